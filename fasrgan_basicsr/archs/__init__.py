@@ -1,0 +1,4 @@
+from fasrgan_basicsr.utils.registration import import_modules
+
+# importing each *_arch.py module registers its classes into BasicSR's registry
+_modules = import_modules(__file__, __name__, '_arch.py')
