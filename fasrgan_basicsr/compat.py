@@ -10,7 +10,9 @@ Each fix is small, idempotent and named after what it repairs:
 2. ``basicsr.train.load_resume_state`` maps the training state onto
    ``torch.cuda.current_device()``, which raises on a machine without CUDA, so
    ``--auto_resume`` crashes on CPU. We replace it with a version that loads onto
-   the device the run trains on (CPU when ``num_gpu`` is 0 or CUDA is absent).
+   the device the run trains on (CPU when ``num_gpu`` is 0 or CUDA is absent), and
+   that looks for states where the run saves them (``path.training_states``) rather than
+   in ``experiments/`` relative to the current directory.
 
 Nothing here changes BasicSR's behaviour on a machine where it already worked.
 """
@@ -48,7 +50,7 @@ def load_resume_state(opt):
     """Drop-in for ``basicsr.train.load_resume_state`` that works without CUDA.
 
     Same contract as BasicSR's: with ``auto_resume`` it takes the newest
-    ``experiments/<name>/training_states/<iter>.state``; otherwise
+    ``<path.training_states>/<iter>.state``; otherwise
     ``path.resume_state``. Returns the loaded state dict or ``None``.
     """
     from os import path as osp
@@ -58,7 +60,7 @@ def load_resume_state(opt):
 
     resume_state_path = None
     if opt['auto_resume']:
-        state_path = osp.join('experiments', opt['name'], 'training_states')
+        state_path = opt['path']['training_states']
         if osp.isdir(state_path):
             states = [v for v in scandir(state_path, suffix='state', recursive=False, full_path=False)]
             iters = [int(v.split('.state')[0]) for v in states if v.split('.state')[0].isdigit()]
