@@ -1,0 +1,176 @@
+"""What every preparation script shares: the error type, messages, worker pools, summaries and the CLI runner."""
+import argparse
+import errno
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+from tqdm import tqdm
+
+#: errno values that mean "the disk (or the file-size limit) is full".
+NO_SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+#: errno values that mean "not allowed to write there".
+PERMISSION_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+class PrepError(Exception):
+    """A problem with the user's input, options or disk, reported as one clear message without a traceback."""
+
+
+def info(message):
+    """Print a progress message to stdout."""
+    print(message, flush=True)
+
+
+def warn(message):
+    """Print a warning (something was changed or skipped, the run goes on) to stderr."""
+    print(f'warning: {message}', file=sys.stderr, flush=True)
+
+
+def name_list(names, limit=10):
+    """``a.png, b.png, ... (+3 more)`` for messages."""
+    names = [str(n) for n in names]
+    shown = ', '.join(names[:limit])
+    return shown + (f' (+{len(names) - limit} more)' if len(names) > limit else '')
+
+
+def human_bytes(num_bytes):
+    """``12.3 MB`` (decimal units)."""
+    for unit in ('B', 'kB', 'MB', 'GB', 'TB'):
+        if abs(num_bytes) < 1000 or unit == 'TB':
+            return f'{num_bytes:.0f} {unit}' if unit == 'B' else f'{num_bytes:.1f} {unit}'
+        num_bytes /= 1000
+
+
+@dataclass
+class Summary:
+    """Counts and timing of one run, printed at its end."""
+
+    title: str
+    images: int = 0
+    subimages: int = 0
+    bytes_written: int = 0
+    notes: list = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    finished: float = None
+
+    def finish(self):
+        self.finished = time.perf_counter()
+        return self
+
+    @property
+    def seconds(self):
+        return (self.finished or time.perf_counter()) - self.started
+
+    def text(self):
+        seconds = max(self.seconds, 1e-9)
+        parts = [f'{self.images} images']
+        if self.subimages:
+            parts.append(f'{self.subimages} sub-images')
+        line = (f'{self.title}: ' + ', '.join(parts) + f', {human_bytes(self.bytes_written)} written '
+                f'in {self.seconds:.1f} s ({self.images / seconds:.1f} images/s, '
+                f'{self.bytes_written / 1e6 / seconds:.1f} MB/s)')
+        return '\n'.join([line] + [f'  {note}' for note in self.notes])
+
+
+def _init_worker():
+    """Keep each worker process single-threaded: the pool is the parallelism."""
+    import cv2
+    cv2.setNumThreads(1)
+    if 'torch' in sys.modules:
+        sys.modules['torch'].set_num_threads(1)
+
+
+def parallel_map(func, tasks, workers, desc, unit='image'):
+    """Yield ``func(task)`` for every task, in order, computed by ``workers`` processes, with a progress bar.
+
+    ``workers == 1`` runs in this process (no pool). Exceptions from a task propagate to the caller.
+    """
+    tasks = list(tasks)
+    bar = tqdm(total=len(tasks), desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for task in tasks:
+                yield func(task)
+                bar.update(1)
+            return
+        method = 'fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn'
+        with multiprocessing.get_context(method).Pool(min(workers, len(tasks)), initializer=_init_worker) as pool:
+            for result in pool.imap(func, tasks):
+                yield result
+                bar.update(1)
+    finally:
+        bar.close()
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'expected an integer >= 1, got {text}')
+    return value
+
+
+def non_negative_int(text):
+    """argparse type: an integer >= 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'expected an integer >= 0, got {text}')
+    return value
+
+
+def default_workers():
+    """Half the CPUs (at least 1): image decoding/encoding is CPU-bound and leaves room for I/O."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+def add_common_args(parser, output_help, input_help='input folder of images'):
+    """``--input``, ``--output``, ``--workers`` and ``--overwrite``, spelled the same in every script."""
+    parser.add_argument('--input', required=True, metavar='DIR', help=input_help)
+    parser.add_argument('--output', required=True, metavar='PATH', help=output_help)
+    add_run_args(parser)
+
+
+def add_run_args(parser):
+    """``--workers`` and ``--overwrite``."""
+    parser.add_argument('--workers', type=positive_int, default=default_workers(),
+                        help='worker processes (default: %(default)s, half the CPUs)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace outputs that already exist (the new output is built aside and swapped in '
+                        'only when complete)')
+
+
+def describe_os_error(exc):
+    """A one-line explanation of a disk-full or permission error, or None for other errors."""
+    where = f' ({exc.filename})' if getattr(exc, 'filename', None) else ''
+    if exc.errno in NO_SPACE_ERRNOS:
+        return f'out of disk space (or over the file-size limit) while writing{where}: {exc.strerror}'
+    if exc.errno in PERMISSION_ERRNOS:
+        return f'no permission to write{where}: {exc.strerror}; choose another --output or fix its permissions'
+    return None
+
+
+def run_cli(main, argv=None):
+    """Run ``main(argv)`` and turn expected failures into ``error: ...`` and exit status 2 (130 on Ctrl-C)."""
+    import lmdb
+    try:
+        main(argv)
+    except PrepError as exc:
+        print(f'error: {exc}', file=sys.stderr, flush=True)
+        return 2
+    except lmdb.Error as exc:
+        print(f'error: writing the LMDB failed: {exc} (this usually means the disk is full or not writable)',
+              file=sys.stderr, flush=True)
+        return 2
+    except OSError as exc:
+        message = describe_os_error(exc)
+        if message is None:
+            raise
+        print(f'error: {message}', file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        print('interrupted: rerun the same command to resume (or restart) cleanly', file=sys.stderr, flush=True)
+        return 130
+    return 0

@@ -1,0 +1,211 @@
+"""Pack a folder of images into an LMDB that BasicSR reads with ``io_backend: {type: lmdb}``.
+
+    python datasets_prep/create_lmdb.py --input datasets/DIV2K/DIV2K_train_HR_sub \\
+        --output datasets/DIV2K/DIV2K_train_HR_sub.lmdb
+
+Written with BasicSR's ``LmdbMaker``: the key of ``0001_s001.png`` is ``0001_s001``, the value its PNG bytes
+(``--compress-level``, default 1 as BasicSR) and ``meta_info.txt`` has one line per image, ``0001_s001.png
+(480,480,3) 1``. Images are stored as 3-channel BGR (grey ones are converted and reported). The LMDB is built at
+``<stem>.partial.lmdb``, verified (key count = meta_info lines = input images, sample entries decode to their
+recorded shape) and only then renamed to ``--output``; an interrupted run leaves no LMDB at ``--output``.
+"""
+import argparse
+import functools
+import re
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+
+if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make `datasets_prep` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import cv2  # noqa: E402
+import lmdb  # noqa: E402
+import numpy as np  # noqa: E402
+
+from datasets_prep.common import (  # noqa: E402
+    PrepError,
+    Summary,
+    add_common_args,
+    human_bytes,
+    info,
+    name_list,
+    parallel_map,
+    run_cli,
+)
+from datasets_prep.images import encode_png, list_images, read_image, report_colour_conversions, scan_images  # noqa: E402,E501
+from datasets_prep.staging import StagedOutput, remove_path  # noqa: E402
+
+META_INFO = 'meta_info.txt'
+_META_LINE = re.compile(r'^(?P<key>[^.\s]+)\.png \((?P<h>\d+),(?P<w>\d+),(?P<c>\d+)\) (?P<level>\d)$')
+
+
+def check_keys(paths):
+    """Every key (file name without extension) must be ASCII, free of dots and spaces (BasicSR splits meta_info
+    lines on them) and unique; PrepError names the offending files."""
+    bad = [p.name for p in paths if not p.stem.isascii() or '.' in p.stem or any(c.isspace() for c in p.stem)]
+    if bad:
+        raise PrepError(f'LMDB keys are the file names without extension and must be ASCII without dots or spaces '
+                        f'(BasicSR parses meta_info.txt by them); rename: {name_list(bad)}')
+    clashes = [k for k, n in Counter(p.stem for p in paths).items() if n > 1]
+    if clashes:
+        raise PrepError(f'several files share a key (same name, other extension): {name_list(clashes)}')
+
+
+def encode_one(path, compress_level):
+    """``(key, png_bytes, (h, w, c))`` of one image, read as 3-channel BGR."""
+    img = read_image(path)
+    return Path(path).stem, encode_png(img, compress_level), img.shape
+
+
+def _existing_ancestor(path):
+    path = Path(path).absolute()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def check_free_space(output, needed_bytes):
+    """PrepError if the disk holding ``output`` has less than ``needed_bytes`` free."""
+    free = shutil.disk_usage(_existing_ancestor(output)).free
+    if free < needed_bytes:
+        raise PrepError(f'not enough disk space for {output}: it needs about {human_bytes(needed_bytes)}, '
+                        f'{human_bytes(free)} are free')
+
+
+def map_size_for(infos):
+    """LMDB map size: twice the raw pixel bytes (PNG never grows much past raw) plus page overhead and slack."""
+    return 2 * sum(i.height * i.width * 3 + 8192 for i in infos) + 64 * 2**20
+
+
+def write_lmdb(infos, lmdb_path, compress_level=1, workers=1, desc='write LMDB'):
+    """Write ``infos`` (in order) to a new LMDB at ``lmdb_path`` with BasicSR's LmdbMaker; return the bytes stored."""
+    from datasets_prep.basicsr_bridge import LmdbMaker
+
+    paths = [i.path for i in infos]
+    check_keys(paths)
+    maker = LmdbMaker(str(lmdb_path), map_size=map_size_for(infos), compress_level=compress_level)
+    stored = 0
+    try:
+        for key, data, shape in parallel_map(functools.partial(encode_one, compress_level=compress_level), paths,
+                                             workers, desc):
+            maker.put(data, key, shape)
+            stored += len(data)
+    except BaseException:
+        maker.txn.abort()
+        maker.env.close()
+        maker.txt_file.close()
+        raise
+    maker.close()
+    return stored
+
+
+def read_meta_info(lmdb_path):
+    """``[(key, (h, w, c)), ...]`` from ``meta_info.txt``; PrepError on a malformed line."""
+    entries = []
+    for number, line in enumerate((Path(lmdb_path) / META_INFO).read_text().splitlines(), 1):
+        match = _META_LINE.match(line)
+        if not match:
+            raise PrepError(f'{lmdb_path}/{META_INFO} line {number} is malformed: {line!r}')
+        entries.append((match['key'], (int(match['h']), int(match['w']), int(match['c']))))
+    return entries
+
+
+def verify_lmdb(lmdb_path, expected_count, samples=3):
+    """Check an LMDB: key count = meta_info lines = ``expected_count``, same keys, samples decode to their shape."""
+    problems = []
+    meta = read_meta_info(lmdb_path)
+    env = lmdb.open(str(lmdb_path), readonly=True, lock=False, readahead=False)
+    try:
+        with env.begin() as txn:
+            entries = env.stat()['entries']
+            db_keys = {bytes(k).decode('ascii') for k in txn.cursor().iternext(keys=True, values=False)}
+            if not (entries == len(meta) == expected_count):
+                problems.append(f'{entries} keys, {len(meta)} meta_info lines, {expected_count} inputs')
+            elif db_keys != {key for key, _ in meta}:
+                problems.append('the keys differ from the names in meta_info.txt')
+            picks = sorted({0, len(meta) // 2, len(meta) - 1}) if meta else []
+            for key, shape in [meta[i] for i in picks[:samples]]:
+                value = txn.get(key.encode('ascii'))
+                img = None if value is None else cv2.imdecode(np.frombuffer(value, np.uint8), cv2.IMREAD_UNCHANGED)
+                got = None if img is None else (img.shape if img.ndim == 3 else img.shape + (1,))
+                if got != shape:
+                    problems.append(f'entry {key} decodes to {got}, meta_info records {shape}')
+    finally:
+        env.close()
+    if problems:
+        raise PrepError(f'LMDB {lmdb_path} failed verification: ' + '; '.join(problems))
+    return entries
+
+
+def build_verified_lmdb(infos, output, compress_level=1, workers=1, overwrite=False, desc=None):
+    """Write ``infos`` to ``<output stem>.partial.lmdb``, verify it and move it to ``output``; return bytes stored."""
+    output = Path(output)
+    if output.suffix != '.lmdb':
+        raise PrepError(f'--output must end with .lmdb (BasicSR requires it), got {output}')
+    with StagedOutput(output, overwrite, create=False) as staged:
+        check_free_space(staged.partial, sum(i.path.stat().st_size for i in infos))
+        stored = write_lmdb(infos, staged.partial, compress_level, workers, desc or f'write {output.name}')
+        verify_lmdb(staged.partial, len(infos))
+        staged.commit()
+    return stored
+
+
+def build_lmdb_in_workspace(workspace, name, infos, compress_level=1, workers=1):
+    """Build and verify ``<workspace>/<name>`` unless an earlier (interrupted) run already did; return its path.
+
+    A verified LMDB is marked by ``.<name>.verified``; anything else found there is half-written and rebuilt.
+    """
+    path, marker = Path(workspace) / name, Path(workspace) / f'.{name}.verified'
+    if marker.exists() and path.exists():
+        info(f'{name} was already built and verified by the interrupted run')
+        return path
+    remove_path(path)
+    check_free_space(path, sum(i.path.stat().st_size for i in infos))
+    write_lmdb(infos, path, compress_level, workers, desc=f'write {name}')
+    verify_lmdb(path, len(infos))
+    marker.touch()
+    return path
+
+
+def verify_pair(gt_lmdb, lq_lmdb, scale):
+    """GT and LQ LMDBs hold the same keys and every GT shape is exactly ``scale`` times its LQ shape."""
+    gt, lq = dict(read_meta_info(gt_lmdb)), dict(read_meta_info(lq_lmdb))
+    if gt.keys() != lq.keys():
+        raise PrepError(f'{gt_lmdb} and {lq_lmdb} hold different keys ({len(gt)} vs {len(lq)})')
+    wrong = [k for k in gt if gt[k] != (lq[k][0] * scale, lq[k][1] * scale, lq[k][2])]
+    if wrong:
+        raise PrepError(f'GT is not x{scale} its LQ for keys {name_list(wrong)} ({gt_lmdb}, {lq_lmdb})')
+
+
+def create_lmdb(input_dir, output, compress_level=1, workers=1, overwrite=False):
+    """The whole step for one folder; returns the Summary."""
+    summary = Summary('create_lmdb')
+    infos = scan_images(list_images(input_dir))
+    check_keys([i.path for i in infos])
+    summary.notes += report_colour_conversions(infos)
+    summary.bytes_written = build_verified_lmdb(infos, output, compress_level, workers, overwrite)
+    summary.images = len(infos)
+    summary.notes.append(f'verified {output}: {len(infos)} keys = meta_info lines = input images')
+    return summary.finish()
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(parser, output_help='the LMDB to write (a folder ending in .lmdb)')
+    parser.add_argument('--compress-level', type=int, choices=range(10), default=1, metavar='0-9',
+                        help='PNG compression of the stored images (default: 1, as BasicSR)')
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    summary = create_lmdb(args.input, args.output, args.compress_level, args.workers, args.overwrite)
+    info(f'wrote {args.output}')
+    info(summary.text())
+    return summary
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))

@@ -1,0 +1,171 @@
+"""Finding, checking, reading and writing images.
+
+Every image is read as 8-bit, 3-channel BGR (what BasicSR's ``imfrombytes`` hands to the networks): grey images are
+replicated to three channels and an alpha channel is dropped; both are reported. Unreadable, truncated or 16-bit
+files are refused before anything is written, each one named.
+"""
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from datasets_prep.common import PrepError, name_list, warn
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm', '.pgm', '.webp')
+#: PIL modes that hold more than 8 bits per sample.
+_HIGH_BIT_DEPTH_MODES = ('I', 'F', 'I;16', 'I;16B', 'I;16L', 'I;16N')
+_TAIL_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an image's header says, read without decoding its pixels."""
+
+    path: Path
+    height: int
+    width: int
+    grey: bool
+    alpha: bool
+
+    @property
+    def name(self):
+        return self.path.name
+
+
+def list_images(folder, role='input'):
+    """The image files directly inside ``folder`` (sorted, hidden files skipped); refuses a missing or empty one."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise PrepError(f'{role} folder {folder} does not exist')
+    if not folder.is_dir():
+        raise PrepError(f'{role} {folder} is not a folder')
+    images = sorted(p for p in folder.iterdir()
+                    if p.is_file() and not p.name.startswith('.') and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not images:
+        raise PrepError(f'{role} folder {folder} holds no images (expected files ending in '
+                        f'{", ".join(IMAGE_EXTENSIONS)})')
+    return images
+
+
+def _truncation(path, head_and_tail):
+    """Why a PNG/JPEG file is cut short, or None."""
+    suffix = path.suffix.lower()
+    if suffix == '.png' and b'IEND' not in head_and_tail:
+        return 'truncated: the PNG ends before its IEND chunk'
+    if suffix in ('.jpg', '.jpeg') and b'\xff\xd9' not in head_and_tail:
+        return 'truncated: the JPEG ends before its end-of-image marker'
+    return None
+
+
+def _read_tail(path):
+    size = path.stat().st_size
+    with open(path, 'rb') as handle:
+        handle.seek(max(0, size - _TAIL_BYTES))
+        return handle.read()
+
+
+def inspect_image(path):
+    """``(ImageInfo, None)`` for a usable image, ``(None, reason)`` otherwise. Reads the header and the tail only."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            return None, 'empty file (0 bytes)'
+        reason = _truncation(path, _read_tail(path))
+        if reason:
+            return None, reason
+        with Image.open(path) as img:
+            width, height = img.size
+            mode = img.mode
+    except UnidentifiedImageError:
+        return None, 'not a readable image (unknown or corrupt format)'
+    except OSError as exc:
+        return None, f'cannot be read: {exc.strerror or exc}'
+    if mode in _HIGH_BIT_DEPTH_MODES:
+        return None, f'{mode} pixels: only 8-bit images are supported (convert it to 8-bit first)'
+    grey = mode in ('1', 'L', 'LA', 'La')
+    alpha = mode in ('LA', 'La', 'RGBA', 'RGBa', 'PA')
+    return ImageInfo(path, height, width, grey, alpha), None
+
+
+def scan_images(paths, role='input'):
+    """Check every image before any work starts; one PrepError names every unusable file."""
+    infos, problems = [], []
+    for path in paths:
+        image_info, reason = inspect_image(path)
+        if reason:
+            problems.append(f'  {path}: {reason}')
+        else:
+            infos.append(image_info)
+    if problems:
+        raise PrepError(f'{len(problems)} {role} image(s) cannot be used (fix or remove them; nothing was written):\n'
+                        + '\n'.join(problems))
+    return infos
+
+
+def report_colour_conversions(infos):
+    """Warn about grey and alpha images, which are read as 3-channel BGR; return the notes for the summary."""
+    notes = []
+    grey = [i.name for i in infos if i.grey]
+    alpha = [i.name for i in infos if i.alpha]
+    if grey and len(grey) < len(infos):
+        notes.append(f'mixed grey/RGB input: {len(grey)} grey image(s) converted to 3 channels: {name_list(grey)}')
+    elif grey:
+        notes.append(f'all {len(grey)} input images are grey; converted to 3 channels (BasicSR reads colour)')
+    if alpha:
+        notes.append(f'alpha channel dropped from {len(alpha)} image(s): {name_list(alpha)}')
+    for note in notes:
+        warn(note)
+    return notes
+
+
+def read_image(path):
+    """Decode ``path`` as an 8-bit HxWx3 BGR array; PrepError (naming the file) if it cannot be decoded."""
+    path = Path(path)
+    data = np.frombuffer(path.read_bytes(), np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if img is None:
+        raise PrepError(f'{path}: cannot decode the image (corrupt or truncated file)')
+    if img.dtype != np.uint8:
+        raise PrepError(f'{path}: {img.dtype} pixels; only 8-bit images are supported (convert it to 8-bit first)')
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    if img.shape[2] == 2:  # grey + alpha
+        return cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2BGR)
+    return img
+
+
+def encode_png(img, compress_level):
+    """PNG bytes of ``img`` (OpenCV's encoder, as BasicSR uses)."""
+    ok, buffer = cv2.imencode('.png', img, [cv2.IMWRITE_PNG_COMPRESSION, compress_level])
+    if not ok:
+        raise PrepError(f'OpenCV could not encode an image of shape {img.shape} as PNG')
+    return buffer.tobytes()
+
+
+def write_png(path, img, compress_level=3):
+    """Write ``img`` to ``path`` as PNG and return the bytes written. Errors name the path (disk full, permission)."""
+    data = encode_png(img, compress_level)
+    try:
+        with open(path, 'wb') as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+    return len(data)
+
+
+def mod_crop(img, scale):
+    """Crop the bottom/right so that height and width are multiples of ``scale``."""
+    height, width = img.shape[:2]
+    return img[:height - height % scale, :width - width % scale]
+
+
+def png_info(path):
+    """``ImageInfo`` of an image this package wrote (trusted, header only)."""
+    with Image.open(io.BytesIO(Path(path).read_bytes()[:4096])) as img:
+        width, height = img.size
+    return ImageInfo(Path(path), height, width, False, False)

@@ -1,0 +1,139 @@
+"""DIV2K's HR training images to the training LMDBs, in one command.
+
+    python datasets_prep/prepare_div2k.py                       # x4 only (the paper)
+    python datasets_prep/prepare_div2k.py --scales 2 3 4        # x2, x3 and x4
+
+reads ``--input`` (default ``datasets/DIV2K/DIV2K_train_HR``, DIV2K's 800 PNGs) and writes into ``--output``
+(default ``datasets/DIV2K``) the paths the training option files read:
+
+    DIV2K_train_HR_sub.lmdb                  GT sub-images, 480x480 every 240 pixels (--crop-size, --step)
+    DIV2K_train_LR_bicubic_X4_sub.lmdb       their MATLAB-bicubic x4 LR, 120x120 (one LMDB per --scales entry)
+
+The recipe is BasicSR's: crop each HR image into sub-images (``extract_subimages.py``), downscale every HR
+sub-image with MATLAB's bicubic (``generate_bicubic_lr.py``, BasicSR's ``imresize``), pack each folder into an
+LMDB (``create_lmdb.py``, BasicSR's ``LmdbMaker``). GT and LR LMDBs share their keys (``0001_s001``) and every LR
+sub-image is exactly 1/scale of its GT, so BasicSR's ``PairedImageDataset`` pairs them with ``io_backend: lmdb``.
+``--keep-folders`` also keeps the PNG sub-images (``DIV2K_train_HR_sub/``, ``DIV2K_train_LR_bicubic/X4_sub/``) for
+the disk backend.
+
+Intermediate results live in ``<output>/DIV2K_train_sub.partial`` (the full DIV2K needs roughly 30 GB there plus
+the LMDBs); rerunning the same command after an interruption resumes. Outputs appear only when complete and
+verified; existing ones are refused unless ``--overwrite``.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make `datasets_prep` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from datasets_prep.common import (  # noqa: E402
+    PrepError,
+    Summary,
+    add_run_args,
+    info,
+    non_negative_int,
+    positive_int,
+    run_cli,
+    warn,
+)
+from datasets_prep.create_lmdb import build_lmdb_in_workspace, verify_pair  # noqa: E402
+from datasets_prep.extract_subimages import extract_into  # noqa: E402
+from datasets_prep.generate_bicubic_lr import generate_into  # noqa: E402
+from datasets_prep.images import list_images, report_colour_conversions, scan_images  # noqa: E402
+from datasets_prep.staging import Workspace, move_into_place, refuse_existing, strip_bookkeeping  # noqa: E402
+
+DIV2K_TRAIN_IMAGES = 800
+
+
+def output_paths(output, scales, keep_folders, name='DIV2K_train'):
+    """``{workspace-relative name: final path}`` of everything this run publishes."""
+    output = Path(output)
+    paths = {f'{name}_HR_sub.lmdb': output / f'{name}_HR_sub.lmdb'}
+    for scale in scales:
+        paths[f'{name}_LR_bicubic_X{scale}_sub.lmdb'] = output / f'{name}_LR_bicubic_X{scale}_sub.lmdb'
+    if keep_folders:
+        paths['HR_sub'] = output / f'{name}_HR_sub'
+        for scale in scales:
+            paths[f'LR_bicubic_X{scale}_sub'] = output / f'{name}_LR_bicubic' / f'X{scale}_sub'
+    return paths
+
+
+def prepare_div2k(input_dir='datasets/DIV2K/DIV2K_train_HR', output='datasets/DIV2K', scales=(4,), crop_size=480,
+                  step=240, thresh_size=0, workers=1, overwrite=False, keep_folders=False, compress_level=3):
+    """Run the three steps into a workspace, verify, then move the outputs into place; return the Summary."""
+    summary = Summary('prepare_div2k')
+    scales = sorted(set(scales))
+    odd = [s for s in scales if crop_size % s]
+    if odd:
+        raise PrepError(f'--crop-size {crop_size} is not a multiple of scale(s) {odd}: every GT sub-image must be '
+                        f'exactly scale x its LR sub-image (480 works for 2, 3 and 4)')
+    finals = output_paths(output, scales, keep_folders)
+    for final in finals.values():
+        refuse_existing(final, overwrite)
+    infos = scan_images(list_images(input_dir, role='DIV2K HR'), role='DIV2K HR')
+    if len(infos) != DIV2K_TRAIN_IMAGES:
+        warn(f'{input_dir} holds {len(infos)} images; DIV2K has {DIV2K_TRAIN_IMAGES} training images')
+    summary.notes += report_colour_conversions(infos)
+    params = {'step': 'prepare_div2k', 'inputs': [[i.name, i.path.stat().st_size] for i in infos],
+              'scales': scales, 'crop_size': crop_size, 'step_size': step, 'thresh_size': thresh_size,
+              'compress_level': compress_level}
+    with Workspace(Path(output) / 'DIV2K_train_sub.partial', params) as workspace:
+        hr_dir = workspace.path / 'HR_sub'
+        hr_dir.mkdir(exist_ok=True)
+        records = extract_into(infos, hr_dir, crop_size, step, thresh_size, compress_level, workers,
+                               desc='HR sub-images')
+        sub_infos = scan_images(list_images(hr_dir), role='HR sub-image')
+        gt_name = 'DIV2K_train_HR_sub.lmdb'
+        gt_lmdb = build_lmdb_in_workspace(workspace.path, gt_name, sub_infos, workers=workers)
+        for scale in scales:
+            lr_dir = workspace.path / f'LR_bicubic_X{scale}_sub'
+            lr_dir.mkdir(exist_ok=True)
+            generate_into(sub_infos, lr_dir, scale, '{}', compress_level, workers, desc=f'LR x{scale} sub-images')
+            lr_infos = scan_images(list_images(lr_dir), role=f'LR x{scale} sub-image')
+            lr_lmdb = build_lmdb_in_workspace(workspace.path, f'DIV2K_train_LR_bicubic_X{scale}_sub.lmdb', lr_infos,
+                                              workers=workers)
+            verify_pair(gt_lmdb, lr_lmdb, scale)
+        for name, final in finals.items():
+            refuse_existing(final, overwrite)
+            if (workspace.path / name).is_dir():
+                strip_bookkeeping(workspace.path / name)
+            move_into_place(workspace.path / name, final)
+            summary.bytes_written += (final / 'data.mdb').stat().st_size if name.endswith('.lmdb') else 0
+            info(f'wrote {final}')
+        workspace.remove()
+    summary.images = len(records)
+    summary.subimages = len(sub_infos)
+    summary.notes.append(f'{len(sub_infos)} GT sub-images of {crop_size}x{crop_size} paired with LR x'
+                         + ', x'.join(str(s) for s in scales) + '; every LMDB verified')
+    return summary.finish()
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--input', default='datasets/DIV2K/DIV2K_train_HR', metavar='DIR',
+                        help='DIV2K HR training images (default: %(default)s)')
+    parser.add_argument('--output', default='datasets/DIV2K', metavar='PATH',
+                        help='folder that receives the LMDBs (default: %(default)s)')
+    parser.add_argument('--scales', type=int, nargs='+', choices=(2, 3, 4), default=[4],
+                        help='LR scales to make (default: 4; the paper uses x4)')
+    parser.add_argument('--crop-size', type=positive_int, default=480, help='GT sub-image side (default: 480)')
+    parser.add_argument('--step', type=positive_int, default=240, help='distance between crops (default: 240)')
+    parser.add_argument('--thresh-size', type=non_negative_int, default=0,
+                        help='add a crop flush with the edge when more than this many pixels are left (default: 0)')
+    parser.add_argument('--keep-folders', action='store_true',
+                        help='also keep the PNG sub-image folders (for io_backend: disk)')
+    add_run_args(parser)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    summary = prepare_div2k(args.input, args.output, args.scales, args.crop_size, args.step, args.thresh_size,
+                            args.workers, args.overwrite, args.keep_folders)
+    info(summary.text())
+    return summary
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))

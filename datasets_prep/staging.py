@@ -1,0 +1,204 @@
+"""Outputs that appear complete or not at all.
+
+Every output is built at a sibling ``<name>.partial`` path (``<stem>.partial.lmdb`` for LMDBs) and renamed into
+place only when it is complete and verified. An existing output is refused unless ``--overwrite``; with it the old
+output is moved aside and deleted only after the new one is in place, so a failed run never damages it.
+
+Folder steps record each finished input in ``.prep_done.jsonl`` next to their ``.prep_params.json``: rerunning the
+same command after an interruption resumes where it stopped; different settings restart from scratch.
+"""
+import json
+import os
+import shutil
+from pathlib import Path
+
+from datasets_prep.common import PrepError, info, parallel_map, warn
+
+PARAMS_FILE = '.prep_params.json'
+DONE_FILE = '.prep_done.jsonl'
+
+
+def partial_path(final):
+    """Where ``final`` is built: ``X.partial.lmdb`` for ``X.lmdb`` (BasicSR wants the suffix), else ``X.partial``."""
+    final = Path(final)
+    if final.suffix == '.lmdb':
+        return final.with_name(final.stem + '.partial.lmdb')
+    return final.with_name(final.name + '.partial')
+
+
+def refuse_existing(final, overwrite):
+    """PrepError if ``final`` exists and ``overwrite`` is not set."""
+    final = Path(final)
+    if (final.exists() or final.is_symlink()) and not overwrite:
+        raise PrepError(f'output {final} already exists; pass --overwrite to replace it (it was left untouched)')
+
+
+def remove_path(path):
+    """Delete a file or a folder tree if it exists."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def move_into_place(built, final):
+    """Rename ``built`` to ``final``; an existing ``final`` is moved aside first and deleted after the swap."""
+    built, final = Path(built), Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    aside = None
+    if final.exists() or final.is_symlink():
+        aside = final.with_name(f'{final.name}.replaced-{os.getpid()}')
+        os.rename(final, aside)
+    try:
+        os.rename(built, final)
+    except OSError:
+        if aside is not None:
+            os.rename(aside, final)
+        raise
+    if aside is not None:
+        remove_path(aside)
+
+
+def _read_params(folder):
+    try:
+        return json.loads((Path(folder) / PARAMS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def open_partial(path, params):
+    """Create (or, for a resumable run with the same ``params``, reuse) the folder ``path``; return True if reused.
+
+    ``params=None`` means the step cannot resume: any leftover is removed and the caller creates ``path`` itself.
+    """
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        if params is not None and _read_params(path) == params:
+            info(f'resuming the interrupted run kept in {path}')
+            return True
+        why = 'made with other settings' if params is not None and path.is_dir() else 'left by an interrupted run'
+        warn(f'removing {path} ({why}) and starting again')
+        remove_path(path)
+    if params is not None:
+        path.mkdir(parents=True)
+        (path / PARAMS_FILE).write_text(json.dumps(params, sort_keys=True))
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return False
+
+
+class DoneLog:
+    """One JSON line per finished input in ``<folder>/.prep_done.jsonl``; a torn last line is ignored."""
+
+    def __init__(self, folder):
+        self.path = Path(folder) / DONE_FILE
+
+    def load(self):
+        records = {}
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                records[record['name']] = record
+        return records
+
+    def append(self, record):
+        with open(self.path, 'a') as handle:
+            handle.write(json.dumps(record, sort_keys=True) + '\n')
+
+
+def strip_bookkeeping(folder):
+    """Remove the resume files from a finished folder."""
+    for name in (PARAMS_FILE, DONE_FILE):
+        (Path(folder) / name).unlink(missing_ok=True)
+
+
+class StagedOutput:
+    """Context manager for one output: refuses an existing one, builds at ``partial``, ``commit()`` swaps it in.
+
+    With ``params`` the partial folder is kept on failure (a rerun resumes); without, it is removed.
+    """
+
+    def __init__(self, final, overwrite, params=None, create=True):
+        self.final = Path(final)
+        self.partial = partial_path(final)
+        self.overwrite = overwrite
+        self.params = params
+        self.create = create
+        self.committed = False
+        self.resumed = False
+
+    def __enter__(self):
+        refuse_existing(self.final, self.overwrite)
+        self.resumed = open_partial(self.partial, self.params)
+        if self.params is None and self.create:
+            self.partial.mkdir()
+        return self
+
+    def commit(self):
+        if self.partial.is_dir():
+            strip_bookkeeping(self.partial)
+        move_into_place(self.partial, self.final)
+        self.committed = True
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None or self.committed:
+            return False
+        if self.params is not None and self.partial.exists():
+            warn(f'the incomplete output is kept in {self.partial}; rerun the same command to resume')
+        else:
+            try:
+                remove_path(self.partial)
+                warn(f'the incomplete output {self.partial} was removed')
+            except OSError:
+                warn(f'could not remove the incomplete output {self.partial}; delete it by hand')
+        if self.final.exists():
+            warn(f'the existing output {self.final} was not changed')
+        return False
+
+
+def run_resumable(folder, paths, worker, workers, desc):
+    """Apply ``worker(path) -> record`` to every input not yet recorded in ``folder``'s done log; return all records.
+
+    Each record is a dict with at least ``name`` (the input's file name); it is appended to the log as soon as the
+    input is finished, so an interrupted run loses at most the inputs in flight.
+    """
+    log = DoneLog(folder)
+    done = log.load()
+    pending = [p for p in paths if Path(p).name not in done]
+    if len(pending) < len(paths):
+        info(f'{len(paths) - len(pending)} of {len(paths)} inputs were already done; processing the other '
+             f'{len(pending)}')
+    for record in parallel_map(worker, pending, workers, desc):
+        log.append(record)
+        done[record['name']] = record
+    return [done[Path(p).name] for p in paths]
+
+
+class Workspace:
+    """A folder for the intermediate results of a multi-step run (``prepare_*.py``).
+
+    Reused when the same command is rerun with the same ``params`` (the run resumes), wiped otherwise; kept on
+    failure and removed by the caller once every output has been moved into place.
+    """
+
+    def __init__(self, path, params):
+        self.path = Path(path)
+        self.params = params
+        self.resumed = False
+
+    def __enter__(self):
+        self.resumed = open_partial(self.path, self.params)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and self.path.exists():
+            warn(f'intermediate results are kept in {self.path}; rerun the same command to resume '
+                 '(or delete that folder to start over)')
+        return False
+
+    def remove(self):
+        remove_path(self.path)
