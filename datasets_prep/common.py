@@ -50,6 +50,7 @@ class Summary:
 
     title: str
     images: int = 0
+    unit: str = 'images'
     subimages: int = 0
     bytes_written: int = 0
     notes: list = field(default_factory=list)
@@ -66,11 +67,11 @@ class Summary:
 
     def text(self):
         seconds = max(self.seconds, 1e-9)
-        parts = [f'{self.images} images']
+        parts = [f'{self.images} {self.unit}']
         if self.subimages:
             parts.append(f'{self.subimages} sub-images')
         line = (f'{self.title}: ' + ', '.join(parts) + f', {human_bytes(self.bytes_written)} written '
-                f'in {self.seconds:.1f} s ({self.images / seconds:.1f} images/s, '
+                f'in {self.seconds:.1f} s ({self.images / seconds:.1f} {self.unit}/s, '
                 f'{self.bytes_written / 1e6 / seconds:.1f} MB/s)')
         return '\n'.join([line] + [f'  {note}' for note in self.notes])
 

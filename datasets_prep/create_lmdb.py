@@ -41,16 +41,17 @@ META_INFO = 'meta_info.txt'
 _META_LINE = re.compile(r'^(?P<key>[^.\s]+)\.png \((?P<h>\d+),(?P<w>\d+),(?P<c>\d+)\) (?P<level>\d)$')
 
 
-def check_keys(paths):
-    """Every key (file name without extension) must be ASCII, free of dots and spaces (BasicSR splits meta_info
-    lines on them) and unique; PrepError names the offending files."""
-    bad = [p.name for p in paths if not p.stem.isascii() or '.' in p.stem or any(c.isspace() for c in p.stem)]
+def check_keys(paths, keys=None):
+    """LMDB keys (default: the file names without extension) must be ASCII, free of dots and spaces (BasicSR parses
+    meta_info.txt by them) and unique; PrepError names the offending files."""
+    keys = [p.stem for p in paths] if keys is None else list(keys)
+    bad = [p.name for p, k in zip(paths, keys) if not k or not k.isascii() or '.' in k or any(c.isspace() for c in k)]
     if bad:
         raise PrepError(f'LMDB keys are the file names without extension and must be ASCII without dots or spaces '
                         f'(BasicSR parses meta_info.txt by them); rename: {name_list(bad)}')
-    clashes = [k for k, n in Counter(p.stem for p in paths).items() if n > 1]
+    clashes = [k for k, n in Counter(keys).items() if n > 1]
     if clashes:
-        raise PrepError(f'several files share a key (same name, other extension): {name_list(clashes)}')
+        raise PrepError(f'several files share the LMDB key(s) {name_list(clashes)} (same name, other extension?)')
 
 
 def encode_one(path, compress_level):
@@ -79,17 +80,21 @@ def map_size_for(infos):
     return 2 * sum(i.height * i.width * 3 + 8192 for i in infos) + 64 * 2**20
 
 
-def write_lmdb(infos, lmdb_path, compress_level=1, workers=1, desc='write LMDB'):
-    """Write ``infos`` (in order) to a new LMDB at ``lmdb_path`` with BasicSR's LmdbMaker; return the bytes stored."""
+def write_lmdb(infos, lmdb_path, compress_level=1, workers=1, desc='write LMDB', keys=None):
+    """Write ``infos`` (in order) to a new LMDB at ``lmdb_path`` with BasicSR's LmdbMaker; return the bytes stored.
+
+    ``keys`` defaults to the file names without extension.
+    """
     from datasets_prep.basicsr_bridge import LmdbMaker
 
     paths = [i.path for i in infos]
-    check_keys(paths)
+    keys = list(keys) if keys is not None else [p.stem for p in paths]
+    check_keys(paths, keys)
     maker = LmdbMaker(str(lmdb_path), map_size=map_size_for(infos), compress_level=compress_level)
     stored = 0
     try:
-        for key, data, shape in parallel_map(functools.partial(encode_one, compress_level=compress_level), paths,
-                                             workers, desc):
+        for key, (_, data, shape) in zip(keys, parallel_map(
+                functools.partial(encode_one, compress_level=compress_level), paths, workers, desc)):
             maker.put(data, key, shape)
             stored += len(data)
     except BaseException:
@@ -152,7 +157,7 @@ def build_verified_lmdb(infos, output, compress_level=1, workers=1, overwrite=Fa
     return stored
 
 
-def build_lmdb_in_workspace(workspace, name, infos, compress_level=1, workers=1):
+def build_lmdb_in_workspace(workspace, name, infos, compress_level=1, workers=1, keys=None):
     """Build and verify ``<workspace>/<name>`` unless an earlier (interrupted) run already did; return its path.
 
     A verified LMDB is marked by ``.<name>.verified``; anything else found there is half-written and rebuilt.
@@ -163,7 +168,7 @@ def build_lmdb_in_workspace(workspace, name, infos, compress_level=1, workers=1)
         return path
     remove_path(path)
     check_free_space(path, sum(i.path.stat().st_size for i in infos))
-    write_lmdb(infos, path, compress_level, workers, desc=f'write {name}')
+    write_lmdb(infos, path, compress_level, workers, desc=f'write {name}', keys=keys)
     verify_lmdb(path, len(infos))
     marker.touch()
     return path

@@ -160,22 +160,24 @@ class StagedOutput:
         return False
 
 
-def run_resumable(folder, paths, worker, workers, desc):
-    """Apply ``worker(path) -> record`` to every input not yet recorded in ``folder``'s done log; return all records.
+def run_resumable(folder, tasks, worker, workers, desc, name_of=None):
+    """Apply ``worker(task) -> record`` to every task not yet recorded in ``folder``'s done log; return all records.
 
-    Each record is a dict with at least ``name`` (the input's file name); it is appended to the log as soon as the
-    input is finished, so an interrupted run loses at most the inputs in flight.
+    A task's name is ``name_of(task)`` (default: the file name of a path task); each record is a dict whose
+    ``name`` is that name. Records are appended to the log as soon as a task finishes, so an interrupted run loses
+    at most the tasks in flight.
     """
+    name_of = name_of or (lambda task: Path(task).name)
     log = DoneLog(folder)
     done = log.load()
-    pending = [p for p in paths if Path(p).name not in done]
-    if len(pending) < len(paths):
-        info(f'{len(paths) - len(pending)} of {len(paths)} inputs were already done; processing the other '
+    pending = [t for t in tasks if name_of(t) not in done]
+    if len(pending) < len(tasks):
+        info(f'{len(tasks) - len(pending)} of {len(tasks)} inputs were already done; processing the other '
              f'{len(pending)}')
     for record in parallel_map(worker, pending, workers, desc):
         log.append(record)
         done[record['name']] = record
-    return [done[Path(p).name] for p in paths]
+    return [done[name_of(t)] for t in tasks]
 
 
 class Workspace:

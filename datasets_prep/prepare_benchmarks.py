@@ -1,0 +1,234 @@
+"""The benchmark test sets to the ``HR/`` + ``LR_bicubic/X4/`` folders the test option files read.
+
+    python datasets_prep/prepare_benchmarks.py --input ~/Downloads/benchmarks          # every set found there
+    python datasets_prep/prepare_benchmarks.py --input ~/Downloads/benchmarks --sets Set5 Set14 --lmdb
+
+Looks in ``--input`` for each set's folder (names compared case-insensitively; aliases in brackets):
+Set5, Set14, BSD100 [B100, BSDS100], Urban100, Manga109, DIV2K_val [DIV2K_valid, or DIV2K's own
+``DIV2K_valid_HR/`` + ``DIV2K_valid_LR_bicubic/X4/``], PIRM_val [PIRM_valid, PIRM_self_val], PIRM_test.
+Inside a set folder the HR images are in ``HR/`` [GTmod12, GT, Original] or directly in the set folder, and
+shipped LR images (optional) in ``LR_bicubic/X4/`` [LRbicx4, LR_bicubic_X4, LR/X4, LR_x4, 4x_downsampled], named
+``babyx4.png``, ``baby_x4.png`` or ``baby.png``.
+
+Writes ``--output/<Set>/HR/<img>.png`` (mod-cropped to a multiple of the scale, reported) and
+``--output/<Set>/LR_bicubic/X4/<img>x4.png`` (BasicSR's ``filename_tmpl: '{}x4'``): the shipped LR where there is
+one (checked to be exactly 1/scale of the HR), MATLAB-bicubic LR (BasicSR's ``imresize``) where there is none or
+with ``--regenerate-lr``. ``--lmdb`` adds ``<Set>/HR.lmdb`` and ``<Set>/LR_bicubic_X4.lmdb`` (same keys).
+
+RealSR (V3) is real camera pairs, never bicubic: a ``RealSR(V3)`` [RealSR_V3] folder in ``--input`` is handed to
+``prepare_realsr.py`` (output ``--realsr-output``, default ``datasets/RealSR_V3``). Each set is built in
+``<Set>.partial`` and moved into place when complete; existing sets are refused unless ``--overwrite``.
+"""
+import argparse
+import functools
+import sys
+from pathlib import Path
+
+if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make `datasets_prep` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from datasets_prep.common import PrepError, Summary, add_run_args, info, name_list, parallel_map, run_cli, warn  # noqa: E402,E501
+from datasets_prep.create_lmdb import build_lmdb_in_workspace, check_keys, verify_pair  # noqa: E402
+from datasets_prep.generate_bicubic_lr import bicubic_downscale, report_mod_crops  # noqa: E402
+from datasets_prep.images import (  # noqa: E402
+    list_images,
+    mod_crop,
+    read_image,
+    report_colour_conversions,
+    scan_images,
+    write_png,
+)
+from datasets_prep.prepare_realsr import prepare_realsr  # noqa: E402
+from datasets_prep.staging import StagedOutput, refuse_existing, strip_bookkeeping  # noqa: E402
+
+#: output name -> set folder names accepted in --input.
+BENCHMARKS = {
+    'Set5': ('Set5',),
+    'Set14': ('Set14',),
+    'BSD100': ('BSD100', 'B100', 'BSDS100'),
+    'Urban100': ('Urban100',),
+    'Manga109': ('Manga109',),
+    'DIV2K_val': ('DIV2K_val', 'DIV2K_valid'),
+    'PIRM_val': ('PIRM_val', 'PIRM_valid', 'PIRM_self_val'),
+    'PIRM_test': ('PIRM_test',),
+}
+REALSR = 'RealSR_V3'
+REALSR_FOLDERS = ('RealSR(V3)', 'RealSR_V3')
+HR_FOLDERS = ('HR', 'GTmod12', 'GT', 'Original')
+LR_FOLDERS = ('LR_bicubic/X{s}', 'LRbicx{s}', 'LR_bicubic_X{s}', 'LR/X{s}', 'LR_x{s}', '{s}x_downsampled')
+
+
+def find_child(folder, relative_names):
+    """The first existing ``folder/<name>`` (each path part compared case-insensitively), or None."""
+    for relative in relative_names:
+        current = Path(folder)
+        for part in relative.split('/'):
+            matches = [c for c in current.iterdir() if c.is_dir() and c.name.lower() == part.lower()] \
+                if current.is_dir() else []
+            if not matches:
+                break
+            current = matches[0]
+        else:
+            return current
+    return None
+
+
+def locate_set(input_dir, name, scale):
+    """``(hr_dir, lr_dir or None)`` of benchmark ``name`` under ``input_dir``, or None if it is not there."""
+    input_dir = Path(input_dir)
+    set_dir = find_child(input_dir, BENCHMARKS[name])
+    if set_dir is None and name == 'DIV2K_val':
+        hr_dir = find_child(input_dir, ['DIV2K_valid_HR'])
+        if hr_dir is not None:
+            return hr_dir, find_child(input_dir, [f'DIV2K_valid_LR_bicubic/X{scale}'])
+    if set_dir is None:
+        return None
+    hr_dir = find_child(set_dir, HR_FOLDERS)
+    if hr_dir is None:
+        hr_dir = set_dir  # images directly in the set folder
+    return hr_dir, find_child(set_dir, [f.format(s=scale) for f in LR_FOLDERS])
+
+
+def match_shipped_lr(hr_infos, lr_dir, scale):
+    """``{hr name: lr ImageInfo}`` for the HR images that have a shipped LR; PrepError if one has the wrong size."""
+    if lr_dir is None:
+        return {}
+    lr_infos = {i.path.stem.lower(): i for i in scan_images(list_images(lr_dir, role='LR'), role='LR')}
+    matched, problems = {}, []
+    for hr in hr_infos:
+        stem = hr.path.stem.lower()
+        lr = next((lr_infos.pop(c) for c in (f'{stem}x{scale}', f'{stem}_x{scale}', stem) if c in lr_infos), None)
+        if lr is None:
+            continue
+        expected = (hr.height // scale, hr.width // scale)
+        if (lr.height, lr.width) != expected:
+            problems.append(f'{lr.path}: {lr.width}x{lr.height}, expected {expected[1]}x{expected[0]} (1/{scale} of '
+                            f'{hr.name} mod-cropped)')
+        matched[hr.name] = lr
+    if problems:
+        raise PrepError('shipped LR images do not match their HR (pass --regenerate-lr to make every LR from the HR '
+                        'instead):\n  ' + '\n  '.join(problems))
+    if lr_infos:
+        warn(f'{lr_dir}: ignored {len(lr_infos)} LR image(s) without an HR image: '
+             f'{name_list(i.name for i in lr_infos.values())}')
+    return matched
+
+
+def prepare_image(task, set_dir, scale, compress_level):
+    """Write one mod-cropped HR image and its LR (shipped or bicubic); return a record."""
+    hr_path, lr_path = task
+    stem = Path(hr_path).stem
+    hr = mod_crop(read_image(hr_path), scale)
+    lr = read_image(lr_path) if lr_path else bicubic_downscale(hr, scale)
+    written = write_png(Path(set_dir) / 'HR' / f'{stem}.png', hr, compress_level)
+    written += write_png(Path(set_dir) / 'LR_bicubic' / f'X{scale}' / f'{stem}x{scale}.png', lr, compress_level)
+    return {'name': Path(hr_path).name, 'bytes': written, 'generated': lr_path is None}
+
+
+def prepare_set(name, hr_dir, lr_dir, output, scale, make_lmdb, regenerate_lr, workers, overwrite,
+                compress_level=3):
+    """One benchmark set into ``output/<name>``; returns (images, bytes, notes)."""
+    info(f'{name}: HR from {hr_dir}' + (f', LR from {lr_dir}' if lr_dir and not regenerate_lr else ''))
+    hr_infos = scan_images(list_images(hr_dir, role=f'{name} HR'), role=f'{name} HR')
+    if make_lmdb:
+        check_keys([i.path for i in hr_infos])
+    notes = [f'{name}: {n}' for n in report_colour_conversions(hr_infos)]
+    note = report_mod_crops(hr_infos, scale)
+    if note:
+        notes.append(f'{name}: {note}')
+    shipped = {} if regenerate_lr else match_shipped_lr(hr_infos, lr_dir, scale)
+    tasks = [(str(i.path), str(shipped[i.name].path) if i.name in shipped else None) for i in hr_infos]
+    import datasets_prep.basicsr_bridge  # noqa: F401  (import once here, not in every worker process)
+
+    with StagedOutput(Path(output) / name, overwrite) as staged:
+        set_dir = staged.partial
+        (set_dir / 'HR').mkdir()
+        (set_dir / 'LR_bicubic' / f'X{scale}').mkdir(parents=True)
+        worker = functools.partial(prepare_image, set_dir=str(set_dir), scale=scale, compress_level=compress_level)
+        records = list(parallel_map(worker, tasks, workers, name))
+        written = sum(r['bytes'] for r in records)
+        if make_lmdb:
+            hr_lmdb = build_lmdb_in_workspace(set_dir, 'HR.lmdb', scan_images(list_images(set_dir / 'HR')),
+                                              workers=workers)
+            lr_lmdb = build_lmdb_in_workspace(set_dir, f'LR_bicubic_X{scale}.lmdb',
+                                              scan_images(list_images(set_dir / 'LR_bicubic' / f'X{scale}')),
+                                              workers=workers, keys=[Path(i.path).stem for i in hr_infos])
+            verify_pair(hr_lmdb, lr_lmdb, scale)
+            for marker in set_dir.glob('.*.verified'):
+                marker.unlink()
+            written += sum((p / 'data.mdb').stat().st_size for p in (hr_lmdb, lr_lmdb))
+        strip_bookkeeping(set_dir)
+        staged.commit()
+    generated = sum(r['generated'] for r in records)
+    source = (f'LR generated (bicubic) for all {generated}' if generated == len(records) else
+              f'LR shipped for {len(records) - generated}, generated for {generated}')
+    notes.append(f'{name}: {len(records)} pairs, {source}' + (', LMDBs verified' if make_lmdb else ''))
+    info(f'wrote {Path(output) / name}')
+    return len(records), written, notes
+
+
+def prepare_benchmarks(input_dir, output='datasets/benchmarks', sets=None, scale=4, make_lmdb=False,
+                       regenerate_lr=False, workers=1, overwrite=False, realsr_output='datasets/RealSR_V3'):
+    """Every requested (or, by default, every found) set; returns the Summary."""
+    summary = Summary('prepare_benchmarks')
+    input_dir = Path(input_dir)
+    if not input_dir.is_dir():
+        raise PrepError(f'input folder {input_dir} does not exist')
+    requested = list(sets) if sets else list(BENCHMARKS) + [REALSR]
+    located = {n: locate_set(input_dir, n, scale) for n in requested if n != REALSR}
+    realsr_dir = find_child(input_dir, REALSR_FOLDERS) if REALSR in requested else None
+    missing = [n for n, where in located.items() if where is None] + (
+        [REALSR] if REALSR in requested and realsr_dir is None else [])
+    if sets and missing:
+        raise PrepError(f'not found in {input_dir}: {", ".join(missing)} (expected a folder per set, '
+                        f'e.g. {input_dir}/Set5/HR; see --help for the accepted names)')
+    found = {n: where for n, where in located.items() if where is not None}
+    if not found and realsr_dir is None:
+        raise PrepError(f'no benchmark set found in {input_dir} (expected folders such as Set5/HR; see --help)')
+    for name in found:
+        refuse_existing(Path(output) / name, overwrite)
+    if missing:
+        summary.notes.append(f'not found in {input_dir} (skipped): {", ".join(missing)}')
+    for name, (hr_dir, lr_dir) in found.items():
+        images, written, notes = prepare_set(name, hr_dir, lr_dir, output, scale, make_lmdb, regenerate_lr, workers,
+                                             overwrite)
+        summary.images += images
+        summary.bytes_written += written
+        summary.notes += notes
+    if realsr_dir is not None:
+        realsr = prepare_realsr(realsr_dir, realsr_output, scale=scale, workers=workers, overwrite=overwrite)
+        summary.images += realsr.images
+        summary.subimages += realsr.subimages
+        summary.bytes_written += realsr.bytes_written
+        summary.notes += [f'{REALSR}: {n}' for n in realsr.notes]
+    return summary.finish()
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--input', required=True, metavar='DIR', help='folder holding the downloaded set folders')
+    parser.add_argument('--output', default='datasets/benchmarks', metavar='PATH',
+                        help='output folder (default: %(default)s)')
+    parser.add_argument('--sets', nargs='+', choices=list(BENCHMARKS) + [REALSR], metavar='SET',
+                        help='sets to prepare (default: every set found); one of: '
+                        + ', '.join(list(BENCHMARKS) + [REALSR]))
+    parser.add_argument('--scale', type=int, choices=(2, 3, 4), default=4, help='LR scale (default: 4)')
+    parser.add_argument('--lmdb', action='store_true', help='also write <Set>/HR.lmdb and <Set>/LR_bicubic_X4.lmdb')
+    parser.add_argument('--regenerate-lr', action='store_true',
+                        help='make every LR from the HR with MATLAB bicubic, ignoring shipped LR images')
+    parser.add_argument('--realsr-output', default='datasets/RealSR_V3', metavar='PATH',
+                        help='output folder for RealSR (V3) (default: %(default)s)')
+    add_run_args(parser)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    summary = prepare_benchmarks(args.input, args.output, args.sets, args.scale, args.lmdb, args.regenerate_lr,
+                                 args.workers, args.overwrite, args.realsr_output)
+    info(summary.text())
+    return summary
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))
