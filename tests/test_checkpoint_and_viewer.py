@@ -1,0 +1,69 @@
+"""Safe checkpoint loading, and the score-map viewer on a trained-shape FASRGAN pair."""
+import os
+import pickle
+import subprocess
+import sys
+
+import cv2
+import pytest
+import torch
+import yaml
+from basicsr.archs import build_network
+from conftest import REPO, TINY_D, TINY_G
+
+from fasrgan_basicsr.utils.checkpoint import load_network, load_state_dict
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (os.system, ('echo pwned',))
+
+
+def test_a_pickle_that_would_run_code_is_refused(tmp_path):
+    path = tmp_path / 'evil.pth'
+    with open(path, 'wb') as f:
+        pickle.dump({'params': RunsCode()}, f)
+    with pytest.raises(ValueError, match=r'evil.pth: not a readable weights-only checkpoint'):
+        load_state_dict(str(path))
+
+
+def test_basicsr_checkpoints_prefer_ema_and_strip_module_prefix(tmp_path):
+    net = build_network(dict(TINY_G))
+    ema = {f'module.{k}': v + 1 for k, v in net.state_dict().items()}
+    torch.save({'params': net.state_dict(), 'params_ema': ema}, tmp_path / 'g.pth')
+    state = load_state_dict(str(tmp_path / 'g.pth'))
+    assert all(torch.equal(state[k], v + 1) for k, v in net.state_dict().items())
+    assert load_state_dict(str(tmp_path / 'g.pth'), param_keys=('params',)).keys() == net.state_dict().keys()
+
+
+def test_mismatched_or_missing_checkpoints_name_the_file(tmp_path):
+    torch.save({'params': build_network(dict(TINY_G)).state_dict()}, tmp_path / 'g.pth')
+    with pytest.raises(ValueError, match=r'g.pth: does not fit UNetDiscriminatorFA \(missing: '):
+        load_network(build_network(dict(TINY_D)), str(tmp_path / 'g.pth'))
+    with pytest.raises(FileNotFoundError, match='nope.pth: no such checkpoint file'):
+        load_state_dict(str(tmp_path / 'nope.pth'))
+    (tmp_path / 'cut.pth').write_bytes((tmp_path / 'g.pth').read_bytes()[:100])
+    with pytest.raises(ValueError, match='cut.pth: not a readable weights-only checkpoint'):
+        load_state_dict(str(tmp_path / 'cut.pth'))
+
+
+def test_score_map_viewer_writes_sr_heatmap_and_panel(tiny_data, tmp_path):
+    torch.manual_seed(0)
+    g, d = build_network(dict(TINY_G)), build_network(dict(TINY_D))
+    torch.save({'params': g.state_dict()}, tmp_path / 'g.pth')
+    torch.save({'params': d.state_dict()}, tmp_path / 'd.pth')
+    (tmp_path / 'opt.yml').write_text(yaml.safe_dump({'network_g': TINY_G, 'network_d': TINY_D}))
+    out, lr_dir = tmp_path / 'maps', tmp_path / 'lr'
+    lr_dir.mkdir()
+    lr = cv2.imread(os.path.join(tiny_data['val_lq'], 'chelseax4.png'))
+    cv2.imwrite(str(lr_dir / 'full.png'), lr)
+    cv2.imwrite(str(lr_dir / 'odd.png'), lr[:11, :13])  # SR 44×52: not multiples of 8, reflect-padded
+    subprocess.run([sys.executable, str(REPO / 'fasrgan_basicsr' / 'visualize_score_map.py'), '-opt',
+                    str(tmp_path / 'opt.yml'), '--net_g', str(tmp_path / 'g.pth'), '--net_d', str(tmp_path / 'd.pth'),
+                    '-i', str(lr_dir), '-o', str(out), '--device', 'cpu'], check=True, capture_output=True)
+    for name, (h, w) in (('full', (48, 64)), ('odd', (44, 52))):
+        sr = cv2.imread(str(out / f'{name}_sr.png'))
+        heat = cv2.imread(str(out / f'{name}_score_map.png'))
+        panel = cv2.imread(str(out / f'{name}_panel.png'))
+        assert sr.shape == heat.shape == (h, w, 3)  # the map covers exactly the SR image
+        assert panel.shape == (h, 2 * w, 3)

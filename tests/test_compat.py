@@ -1,0 +1,60 @@
+"""The compatibility layer: basicsr imports on current torchvision, and resume works without CUDA."""
+import sys
+
+import torch
+
+import fasrgan_basicsr  # noqa: F401
+from fasrgan_basicsr import compat
+
+
+def test_basicsr_imports_and_degradations_use_the_alias():
+    import basicsr.data.degradations as degradations
+    import torchvision.transforms.functional as functional
+
+    assert 'torchvision.transforms.functional_tensor' in sys.modules
+    assert degradations.rgb_to_grayscale is functional.rgb_to_grayscale
+    img = torch.rand(1, 3, 4, 4)
+    gray = degradations.rgb_to_grayscale(img, num_output_channels=3)
+    expected = (0.2989 * img[:, 0] + 0.587 * img[:, 1] + 0.114 * img[:, 2]).unsqueeze(1).expand(-1, 3, -1, -1)
+    assert torch.allclose(gray, expected, atol=1e-6)
+
+
+def test_apply_is_idempotent_and_replaces_resume_loader():
+    import basicsr.train
+    compat.apply()
+    compat.apply()
+    assert basicsr.train.load_resume_state is compat.load_resume_state
+
+
+def _opt(tmp_path, auto_resume, resume_state=None):
+    models = tmp_path / 'models'
+    models.mkdir(exist_ok=True)
+    return {'auto_resume': auto_resume, 'num_gpu': 0, 'name': 'x', 'network_g': {},
+            'path': {'training_states': str(tmp_path / 'training_states'), 'models': str(models),
+                     'resume_state': resume_state}}
+
+
+def test_auto_resume_picks_the_newest_state_onto_cpu(tmp_path):
+    states = tmp_path / 'training_states'
+    states.mkdir()
+    for it in (2, 10, 4):
+        torch.save({'iter': it, 'epoch': 0, 'optimizers': [], 'schedulers': [], 't': torch.ones(1)},
+                   states / f'{it}.state')
+    (states / 'notes.state.txt').write_text('not a state')
+    opt = _opt(tmp_path, auto_resume=True)
+    state = compat.load_resume_state(opt)
+    assert state['iter'] == 10 and state['t'].device.type == 'cpu'
+    assert opt['path']['resume_state'].endswith('10.state')
+    # check_resume points the networks at the checkpoints of that iteration
+    assert opt['path']['pretrain_network_g'].endswith('net_g_10.pth')
+
+
+def test_no_state_means_fresh_start(tmp_path):
+    assert compat.load_resume_state(_opt(tmp_path, auto_resume=True)) is None
+    assert compat.load_resume_state(_opt(tmp_path, auto_resume=False)) is None
+
+
+def test_explicit_resume_state_on_cpu(tmp_path):
+    path = tmp_path / '7.state'
+    torch.save({'iter': 7, 'epoch': 1, 'optimizers': [], 'schedulers': []}, path)
+    assert compat.load_resume_state(_opt(tmp_path, auto_resume=False, resume_state=str(path)))['iter'] == 7

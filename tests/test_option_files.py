@@ -1,0 +1,74 @@
+"""Every shipped option file parses, names registered components, and states the paper's numbers."""
+from pathlib import Path
+
+import pytest
+import yaml
+from basicsr.archs import build_network
+from basicsr.utils.options import ordered_yaml
+
+from fasrgan_basicsr.utils.options_check import OptionsError, check_options
+
+OPTIONS = Path(__file__).resolve().parents[1] / 'options'
+FILES = sorted(OPTIONS.rglob('*.yml'))
+
+
+def load(name):
+    with open(OPTIONS / name) as f:
+        return yaml.load(f, Loader=ordered_yaml()[0])
+
+
+def n_params(net_opt):
+    return sum(p.numel() for p in build_network(dict(net_opt)).parameters())
+
+
+@pytest.mark.parametrize('path', FILES, ids=lambda p: str(p.relative_to(OPTIONS)))
+def test_option_file_is_documented_and_names_registered_components(path):
+    text = path.read_text()
+    assert text.startswith('# '), 'each option file starts with a header saying what it is'
+    opt = yaml.load(text, Loader=ordered_yaml()[0])
+    try:
+        check_options(opt, str(path))
+    except OptionsError as err:  # datasets are not prepared in the test environment; nothing else may fail
+        assert all(' does not exist ' in p and ':dataroot_' in p for p in err.problems), err.problems
+
+
+def test_fasrgan_file_has_the_paper_settings():
+    opt = load('train_FASRGAN_x4.yml')
+    train = opt['train']
+    assert opt['model_type'] == 'FASRGANModel' and train['relativistic'] is True
+    assert n_params(opt['network_g']) == 16_697_987  # 23 RRDBs: "16.7M parameters"
+    assert opt['network_d']['type'] == 'UNetDiscriminatorFA'
+    assert opt['network_d']['input_size'] == opt['datasets']['train']['gt_size'] == 128
+    assert train['gan_opt']['loss_weight'] == train['map_gan_opt']['loss_weight'] == 5e-3  # λ1
+    assert train['attention_opt']['loss_weight'] == 1e-2  # λ2
+    assert train['pixel_opt']['loss_weight'] == 1e-2 and train['pixel_opt']['type'] == 'L1Loss'  # λ3
+    assert dict(train['perceptual_opt']['layer_weights']) == {'conv5_4': 1}
+    assert train['perceptual_opt']['vgg_type'] == 'vgg19' and train['perceptual_opt']['perceptual_weight'] == 1.0
+    for optim in (train['optim_g'], train['optim_d']):
+        assert optim['type'] == 'Adam' and optim['lr'] == 1e-4 and optim['betas'] == [0.9, 0.999]
+    assert train['scheduler'] == {'type': 'MultiStepLR', 'milestones': [200000, 400000], 'gamma': 0.5}
+    assert opt['datasets']['train']['batch_size_per_gpu'] == 16
+    assert opt['datasets']['train']['use_hflip'] and opt['datasets']['train']['use_rot']
+    assert opt['datasets']['train']['io_backend']['type'] == 'lmdb'
+    assert opt['path']['pretrain_network_g'] == 'experiments/RRDBNet_PSNR_x4_DIV2K/models/net_g_latest.pth'
+    assert load('train_RRDBNet_PSNR_x4.yml')['name'] == 'RRDBNet_PSNR_x4_DIV2K'
+
+
+def test_ablation_files_differ_from_fasrgan_only_where_the_paper_says():
+    base = load('train_FASRGAN_x4.yml')
+    wofa = load('train_FASRGAN_woFA_x4.yml')
+    assert 'map_gan_opt' not in wofa['train'] and 'attention_opt' not in wofa['train']
+    assert {k: v for k, v in base['train'].items() if k not in ('map_gan_opt', 'attention_opt')} == wofa['train']
+    for label, lam2 in (('0.05', 0.05), ('0.005', 0.005)):
+        opt = load(f'train_FASRGAN_lambda2_{label}_x4.yml')
+        assert opt['train']['attention_opt']['loss_weight'] == lam2
+        opt['train']['attention_opt']['loss_weight'] = 1e-2
+        assert opt['train'] == base['train'] and opt['network_d'] == base['network_d']
+
+
+def test_srgan_fa_file():
+    opt = load('train_SRGAN_FA_x4.yml')
+    assert opt['model_type'] == 'SRGANFAModel' and opt['train']['relativistic'] is False
+    assert opt['network_g']['type'] == 'MSRResNet' and n_params(opt['network_g']) == 1_517_571
+    assert opt['network_d']['type'] == 'UNetDiscriminatorFA'
+    assert opt['path']['pretrain_network_g'].startswith('experiments/' + load('train_MSRResNet_PSNR_x4.yml')['name'])
