@@ -10,6 +10,7 @@ Written with BasicSR's ``LmdbMaker``: the key of ``0001_s001.png`` is ``0001_s00
 recorded shape) and only then renamed to ``--output``; an interrupted run leaves no LMDB at ``--output``.
 """
 import argparse
+import contextlib
 import functools
 import re
 import shutil
@@ -97,13 +98,18 @@ def write_lmdb(infos, lmdb_path, compress_level=1, workers=1, desc='write LMDB',
                 functools.partial(encode_one, compress_level=compress_level), paths, workers, desc)):
             maker.put(data, key, shape)
             stored += len(data)
+        maker.close()
     except BaseException:
-        maker.txn.abort()
-        maker.env.close()
-        maker.txt_file.close()
+        _abandon(maker)
         raise
-    maker.close()
     return stored
+
+
+def _abandon(maker):
+    """Release a failed LmdbMaker's transaction, environment and meta_info file (each may already be closed)."""
+    for release in (maker.txn.abort, maker.env.close, maker.txt_file.close):
+        with contextlib.suppress(Exception):
+            release()
 
 
 def read_meta_info(lmdb_path):

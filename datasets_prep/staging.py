@@ -149,7 +149,7 @@ class StagedOutput:
             return False
         if self.params is not None and self.partial.exists():
             warn(f'the incomplete output is kept in {self.partial}; rerun the same command to resume')
-        else:
+        elif self.partial.exists() or self.partial.is_symlink():
             try:
                 remove_path(self.partial)
                 warn(f'the incomplete output {self.partial} was removed')

@@ -12,6 +12,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -566,3 +567,132 @@ def test_lmdb_verification_catches_inconsistent_lmdbs(div2k):
     meta.write_text('\n'.join(meta.read_text().splitlines()[1:]) + '\n')
     with pytest.raises(PrepError, match='hold different keys'):
         create_lmdb.verify_pair(out / 'DIV2K_train_HR_sub.lmdb', broken, 4)
+
+
+# ---------------------------------------------------------------------------------------- interruptions and disks
+def test_interrupted_extraction_resumes_where_it_stopped(tmp_path, hr_dir, div2k, monkeypatch):
+    real_write, writes = extract_subimages.write_png, []
+
+    def ctrl_c_at_the_25th_write(path, img, compress_level=3):  # inside chelsea, the second image
+        writes.append(path)
+        if len(writes) == 25:
+            raise KeyboardInterrupt
+        return real_write(path, img, compress_level)
+
+    argv = ('--input', hr_dir, '--output', tmp_path / 'sub', '--crop-size', CROP, '--step', STEP, '--workers', 1)
+    monkeypatch.setattr(extract_subimages, 'write_png', ctrl_c_at_the_25th_write)
+    code, _, stderr = run_main(extract_subimages, *argv)
+    assert code == 130
+    assert f'the incomplete output is kept in {tmp_path / "sub.partial"}; rerun the same command to resume' in stderr
+    assert 'interrupted: rerun the same command' in stderr
+    assert not (tmp_path / 'sub').exists()
+    stamp = (tmp_path / 'sub.partial' / 'astronaut_s001.png').stat().st_mtime_ns
+
+    monkeypatch.undo()
+    code, stdout, stderr = run_main(extract_subimages, *argv)
+    assert code == 0, stderr
+    assert f'resuming the interrupted run kept in {tmp_path / "sub.partial"}' in stdout
+    assert '1 of 3 inputs were already done; processing the other 2' in stdout
+    assert (tmp_path / 'sub' / 'astronaut_s001.png').stat().st_mtime_ns == stamp  # not redone
+    assert digest(tmp_path / 'sub') == digest(div2k[0] / 'DIV2K_train_HR_sub')
+    assert partials(tmp_path) == []
+
+
+def test_interrupted_extraction_with_other_settings_restarts(tmp_path, hr_dir):
+    leftover = tmp_path / 'sub.partial'
+    leftover.mkdir()
+    (leftover / 'stale_s001.png').write_bytes(b'half')
+    code, _, stderr = run_main(extract_subimages, '--input', hr_dir, '--output', tmp_path / 'sub', '--crop-size',
+                               CROP, '--step', STEP)
+    assert code == 0
+    assert f'removing {leftover} (made with other settings) and starting again' in stderr
+    assert len(list((tmp_path / 'sub').iterdir())) == TOTAL_SUBIMAGES
+
+
+def test_interrupted_div2k_run_resumes_and_never_publishes_a_half_lmdb(tmp_path, monkeypatch):
+    hr = write_photos(tmp_path / 'DIV2K_train_HR')
+    out = tmp_path / 'DIV2K'
+    real_write_lmdb = create_lmdb.write_lmdb
+
+    def killed_while_writing_lr(infos, lmdb_path, *args, **kwargs):
+        if 'LR' in Path(lmdb_path).name:
+            real_write_lmdb(infos[:5], lmdb_path, *args, **kwargs)  # five entries in, then Ctrl-C
+            raise KeyboardInterrupt
+        return real_write_lmdb(infos, lmdb_path, *args, **kwargs)
+
+    argv = ('--input', hr, '--output', out, '--crop-size', CROP, '--step', STEP, '--workers', 1)
+    monkeypatch.setattr(create_lmdb, 'write_lmdb', killed_while_writing_lr)
+    code, _, stderr = run_main(prepare_div2k, *argv)
+    assert code == 130
+    assert f'intermediate results are kept in {out / "DIV2K_train_sub.partial"}' in stderr
+    assert sorted(p.name for p in out.iterdir()) == ['DIV2K_train_sub.partial']  # no LMDB at a final path
+
+    monkeypatch.undo()
+    code, stdout, stderr = run_main(prepare_div2k, *argv)
+    assert code == 0, stderr
+    assert f'resuming the interrupted run kept in {out / "DIV2K_train_sub.partial"}' in stdout
+    assert '3 of 3 inputs were already done' in stdout
+    assert f'{TOTAL_SUBIMAGES} of {TOTAL_SUBIMAGES} inputs were already done' in stdout
+    assert 'DIV2K_train_HR_sub.lmdb was already built and verified by the interrupted run' in stdout
+    assert sorted(p.name for p in out.iterdir()) == ['DIV2K_train_HR_sub.lmdb', 'DIV2K_train_LR_bicubic_X4_sub.lmdb']
+    assert create_lmdb.verify_lmdb(out / 'DIV2K_train_LR_bicubic_X4_sub.lmdb', TOTAL_SUBIMAGES) == TOTAL_SUBIMAGES
+    create_lmdb.verify_pair(out / 'DIV2K_train_HR_sub.lmdb', out / 'DIV2K_train_LR_bicubic_X4_sub.lmdb', 4)
+
+
+def test_half_written_lmdb_left_by_a_killed_run_is_rebuilt(tmp_path, hr_dir):
+    leftover = tmp_path / 'hr.partial.lmdb'
+    leftover.mkdir()
+    (leftover / 'data.mdb').write_bytes(b'\0' * 4096)
+    code, stdout, stderr = run_main(create_lmdb, '--input', hr_dir, '--output', tmp_path / 'hr.lmdb')
+    assert code == 0, stderr
+    assert f'removing {leftover} (left by an interrupted run) and starting again' in stderr
+    assert create_lmdb.verify_lmdb(tmp_path / 'hr.lmdb', 3) == 3
+    assert partials(tmp_path) == []
+
+
+def test_disk_full_while_extracting_is_named_and_resumable(tmp_path, hr_dir):
+    argv = ('--input', hr_dir, '--output', tmp_path / 'sub', '--crop-size', CROP, '--step', STEP, '--workers', 1)
+    with file_size_limit(2000):  # every 48x48 photo crop is a larger PNG
+        code, _, stderr = run_main(extract_subimages, *argv)
+    assert code == 2
+    assert ('error: out of disk space (or over the file-size limit) while writing '
+            f'({tmp_path / "sub.partial" / "astronaut_s001.png"}): File too large') in stderr
+    assert not (tmp_path / 'sub').exists()
+    code, stdout, stderr = run_main(extract_subimages, *argv)
+    assert code == 0, stderr
+    assert 'resuming the interrupted run' in stdout
+    assert len(list((tmp_path / 'sub').iterdir())) == TOTAL_SUBIMAGES
+
+
+def test_disk_full_while_writing_an_lmdb_keeps_the_old_one(tmp_path, hr_dir):
+    output = tmp_path / 'hr.lmdb'
+    assert run_main(create_lmdb, '--input', hr_dir, '--output', output)[0] == 0
+    before = digest(output)
+    with file_size_limit(20000):  # the three photos take ~90 kB in the LMDB
+        code, _, stderr = run_main(create_lmdb, '--input', hr_dir, '--output', output, '--overwrite', '--workers', 1)
+    assert code == 2
+    assert 'error: writing the LMDB failed' in stderr and 'disk is full' in stderr
+    assert f'the incomplete output {tmp_path / "hr.partial.lmdb"} was removed' in stderr
+    assert f'the existing output {output} was not changed' in stderr
+    assert digest(output) == before and partials(tmp_path) == []
+
+
+def test_permission_error_is_clear_and_the_old_output_survives():
+    base = Path(tempfile.mkdtemp())
+    os.chmod(base, 0o755)  # readable by the unprivileged user the test switches to when run as root
+    try:
+        images = write_photos(base / 'in')
+        parent = base / 'out'
+        parent.mkdir()
+        output = parent / 'sub'
+        argv = ('--input', images, '--output', output, '--crop-size', CROP, '--step', STEP, '--workers', 1)
+        assert run_main(extract_subimages, *argv)[0] == 0
+        before = digest(output)
+        with not_writable(parent):
+            code, _, stderr = run_main(extract_subimages, *argv, '--overwrite')
+        assert code == 2
+        assert (f'error: no permission to write ({parent / "sub.partial"}): Permission denied; choose another '
+                '--output or fix its permissions') in stderr
+        assert digest(output) == before and partials(base) == []
+    finally:
+        shutil.rmtree(base)
