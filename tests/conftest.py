@@ -136,6 +136,8 @@ def build_training_model(opt, tmp_path=None):
     opt['path'].update(experiments_root=str(root), models=str(root / 'models'),
                        training_states=str(root / 'training_states'), log=str(root),
                        visualization=str(root / 'visualization'))
+    for key in ('models', 'training_states'):
+        os.makedirs(opt['path'][key], exist_ok=True)
     return build_model(opt)
 
 

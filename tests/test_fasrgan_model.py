@@ -53,10 +53,10 @@ def test_discriminator_update_trains_exactly_the_discriminator(model):
     g0, d0 = snapshot(model.net_g), snapshot(model.net_d)
     g_grads = {k: p.grad.clone() for k, p in model.net_g.named_parameters()}  # left by the generator update
     terms = model.optimize_discriminator()
-    # score head, encoder and score-map decoder all trained, except the score's last bias: the relativistic
-    # loss only sees C(x_r) - E[C(x_f)], so a shared offset has exactly zero gradient
-    assert changed(d0, model.net_d) == set(d0) - {RELATIVISTIC_INVARIANT}
-    assert torch.count_nonzero(dict(model.net_d.named_parameters())[RELATIVISTIC_INVARIANT].grad) == 0
+    # score head, encoder and score-map decoder all trained; the score's output bias has no gradient (the
+    # relativistic loss only sees C(x_r) - E[C(x_f)]) up to round-off, which Adam may still turn into a step
+    assert changed(d0, model.net_d) - {RELATIVISTIC_INVARIANT} == set(d0) - {RELATIVISTIC_INVARIANT}
+    assert dict(model.net_d.named_parameters())[RELATIVISTIC_INVARIANT].grad.abs().max() < 1e-6
     assert changed(g0, model.net_g) == set()
     assert all(torch.equal(p.grad, g_grads[k]) for k, p in model.net_g.named_parameters())  # no gradient added
     assert list(terms) == ['l_d_real', 'l_d_fake', 'l_d_map_real', 'l_d_map_fake', 'out_d_real', 'out_d_fake',
@@ -119,7 +119,7 @@ def test_without_fa_options_it_is_the_woFA_ablation(tmp_path):
     assert {'l_g_fine', 'l_g_attention', 'l_d_map_real'}.isdisjoint(m.log_dict)
     # only the whole-image score is trained: the score-map decoder gets no gradient
     decoder = {k for k in d0 if k.startswith(('dec', 'to_map'))}
-    assert changed(d0, m.net_d) == set(d0) - decoder - {RELATIVISTIC_INVARIANT}
+    assert changed(d0, m.net_d) - {RELATIVISTIC_INVARIANT} == set(d0) - decoder - {RELATIVISTIC_INVARIANT}
 
 
 def test_relativistic_defaults_follow_the_host_and_the_option_overrides(tmp_path):

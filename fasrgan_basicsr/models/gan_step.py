@@ -23,7 +23,8 @@ class GANStepMixin:
     optimizers, schedulers, EMA, saving and validation; this mixin replaces only
     ``optimize_parameters`` with a step built from small overridable pieces:
 
-    - :meth:`discriminate` — image batch → :class:`DiscriminatorOutput`;
+    - :meth:`discriminate` — image batch → :class:`DiscriminatorOutput`, through
+      :meth:`discriminator_input` (the image itself, or features of it);
     - :meth:`discriminator_parameters` — what is frozen during the generator's update;
     - :meth:`generator_loss_terms` / :meth:`discriminator_loss_terms` — ordered dicts of
       weighted loss tensors; mixins add terms by extending them through ``super()``.
@@ -46,9 +47,13 @@ class GANStepMixin:
         self.relativistic = self.opt['train'].get('relativistic', isinstance(self, ESRGANModel))
 
     # ----------------------------------------------------------------- pieces
+    def discriminator_input(self, img):
+        """What the discriminator module reads for an image batch: the image itself."""
+        return img
+
     def discriminate(self, img):
         """Run the discriminator on an image batch ``(B, 3, H, W)``."""
-        out = self.net_d(img)
+        out = self.net_d(self.discriminator_input(img))
         return DiscriminatorOutput(*out) if isinstance(out, (tuple, list)) else DiscriminatorOutput(out)
 
     def discriminator_parameters(self):
