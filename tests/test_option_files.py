@@ -28,8 +28,9 @@ def test_option_file_is_documented_and_names_registered_components(path):
     opt = yaml.load(text, Loader=ordered_yaml()[0])
     try:
         check_options(opt, str(path))
-    except OptionsError as err:  # datasets are not prepared in the test environment; nothing else may fail
-        assert all(' does not exist ' in p and ':dataroot_' in p for p in err.problems), err.problems
+    except OptionsError as err:  # no datasets or trained runs in the test environment; nothing else may fail
+        assert all(' does not exist ' in p and (':dataroot_' in p or p.startswith('path:pretrain_network_g:'))
+                   for p in err.problems), err.problems
 
 
 def test_fasrgan_file_has_the_paper_settings():
@@ -72,3 +73,49 @@ def test_srgan_fa_file():
     assert opt['network_g']['type'] == 'MSRResNet' and n_params(opt['network_g']) == 1_517_571
     assert opt['network_d']['type'] == 'UNetDiscriminatorFA'
     assert opt['path']['pretrain_network_g'].startswith('experiments/' + load('train_MSRResNet_PSNR_x4.yml')['name'])
+
+
+def test_feature_sharing_files_have_the_paper_settings():
+    fs = load('train_FsSRGAN_x4.yml')
+    g = fs['network_g']
+    assert fs['model_type'] == 'FsSRGANModel' and fs['train']['share_extractor'] is True
+    assert (g['type'], g['num_shared_block'], g['num_block']) == ('FsRRDBNet', 1, 16)  # E1G16
+    assert n_params(g) == 12_381_443
+    assert fs['network_d']['type'] == 'VGGFeatureDiscriminator' and fs['network_d']['num_in_ch'] == 64
+    assert fs['network_d']['input_size'] == fs['datasets']['train']['gt_size'] == 192
+    assert fs['train']['gan_opt']['loss_weight'] == 5e-3 and fs['train']['pixel_opt']['loss_weight'] == 1e-2
+    assert 'map_gan_opt' not in fs['train'] and 'attention_opt' not in fs['train']
+    assert fs['path']['pretrain_network_g'].startswith('experiments/' + load('train_FsRRDBNet_PSNR_x4.yml')['name'])
+
+    wofs = load('train_FsSRGAN_woFs_x4.yml')
+    assert wofs['train'].pop('share_extractor') is False and fs['train'].pop('share_extractor') is True
+    assert wofs['train'] == fs['train'] and wofs['network_g'] == fs['network_g']
+    for e, g_blocks in ((2, 15), (3, 14), (4, 13)):
+        split = load(f'train_FsSRGAN_E{e}G{g_blocks}_x4.yml')
+        assert (split['network_g']['num_shared_block'], split['network_g']['num_block']) == (e, g_blocks)
+        assert split['network_d'] == load('train_FsSRGAN_x4.yml')['network_d']
+
+    fafs = load('train_FAFsSRGAN_x4.yml')
+    assert fafs['model_type'] == 'FAFsSRGANModel'
+    assert (fafs['network_g']['num_shared_block'], fafs['network_g']['num_block']) == (2, 15)  # E2G15
+    assert fafs['network_d']['type'] == 'UNetDiscriminatorFA' and fafs['network_d']['num_in_ch'] == 64
+    assert fafs['network_d']['map_channels'] == 3
+    fa = load('train_FASRGAN_x4.yml')
+    for key in ('gan_opt', 'map_gan_opt', 'attention_opt', 'pixel_opt', 'perceptual_opt', 'optim_g', 'scheduler'):
+        assert fafs['train'][key] == fa['train'][key]  # "the coefficients ... are the same as those of FASRGAN"
+
+    srfs = load('train_SRGAN_Fs_x4.yml')
+    assert srfs['model_type'] == 'SRGANFsModel' and srfs['train']['relativistic'] is False
+    assert (srfs['network_g']['type'], srfs['network_g']['num_shared_block'], srfs['network_g']['num_block']) == (
+        'FsMSRResNet', 1, 13)
+
+
+@pytest.mark.parametrize('path', sorted((OPTIONS / 'test').glob('test_*.yml')), ids=lambda p: p.name)
+def test_test_files_load_the_generator_their_training_file_trains(path):
+    test = load(path.relative_to(OPTIONS))
+    exp = test['path']['pretrain_network_g'].split('/')[1]
+    trains = [load(p.name) for p in OPTIONS.glob('train_*.yml')]
+    train = next(t for t in trains if t['name'] == exp)
+    assert test['network_g'] == train['network_g'] and test['model_type'] == 'SRModel'
+    assert [d['name'] for d in test['datasets'].values()] == ['Set5', 'Set14', 'BSD100', 'Urban100', 'Manga109',
+                                                               'DIV2K_val', 'PIRM_val', 'PIRM_test']

@@ -66,6 +66,12 @@ def _check_datasets(opt, problems):
                                 f'(see datasets_prep/ to build it).')
 
 
+def _check_pretrained_paths(opt, problems):
+    for key, path in (opt.get('path') or {}).items():
+        if key.startswith('pretrain_network') and path is not None and not os.path.isfile(path):
+            problems.append(f'path:{key}: {path!r} does not exist (train the run it comes from first, or set ~).')
+
+
 def _check_discriminator_input(opt, problems):
     """A discriminator with a fully connected head is built for one input size: the gt_size."""
     net_d = opt.get('network_d')
@@ -83,6 +89,7 @@ def check_options(opt, opt_file=None):
     problems = []
     _check_names(opt, problems)
     _check_datasets(opt, problems)
+    _check_pretrained_paths(opt, problems)
     _check_discriminator_input(opt, problems)
     if problems:
         raise OptionsError(opt_file, problems)
