@@ -22,6 +22,9 @@ setup(
         'tensorboard',
         'tqdm',
     ],
-    extras_require={'dev': ['pytest', 'ruff']},
+    extras_require={
+        'dev': ['pytest', 'ruff'],
+        'pi': ['pyiqa'],  # Ma et al.'s score (NRQM) for the perceptual index PI; optional
+    },
     license='Apache-2.0',
 )
