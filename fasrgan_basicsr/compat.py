@@ -14,6 +14,14 @@ Each fix is small, idempotent and named after what it repairs:
    that looks for states where the run saves them (``path.training_states``) rather than
    in ``experiments/`` relative to the current directory.
 
+3. ``BaseModel.load_network`` relies on ``torch.load``'s default, which only became
+   ``weights_only=True`` in torch 2.6: it now always loads weights-only (a checkpoint that would
+   run pickled code is refused with a clear message) with errors that name the file.
+4. Distributed training assumes CUDA: ``init_dist`` calls ``torch.cuda.set_device`` (a division by
+   zero without GPUs) with the NCCL backend, and ``model_to_device`` passes CUDA ``device_ids`` to
+   DistributedDataParallel. Without CUDA we use the gloo backend and CPU DDP; with CUDA each
+   process takes ``LOCAL_RANK``'s GPU (correct on multi-node torchrun too).
+
 Nothing here changes BasicSR's behaviour on a machine where it already worked.
 """
 import sys
@@ -77,6 +85,55 @@ def load_resume_state(opt):
     return resume_state
 
 
+def load_network(self, net, load_path, strict=True, param_key='params'):
+    """Drop-in for ``BaseModel.load_network``: weights-only, clear errors, same key handling."""
+    from fasrgan_basicsr.utils.checkpoint import load_state_dict
+
+    state = load_state_dict(load_path, (param_key, 'params') if param_key is not None else ())
+    net = self.get_bare_model(net)
+    self._print_different_keys_loading(net, state, strict)
+    net.load_state_dict(state, strict=strict)
+
+
+def init_dist(launcher, backend='nccl', **kwargs):
+    """Drop-in for ``basicsr.utils.dist_util.init_dist`` that also works without CUDA (gloo)."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+    import torch.multiprocessing as mp
+
+    if mp.get_start_method(allow_none=True) is None:
+        mp.set_start_method('spawn')
+    if not torch.cuda.is_available():
+        if launcher != 'pytorch':
+            raise RuntimeError(f'--launcher {launcher} without CUDA is not supported; use torchrun '
+                               '(--launcher pytorch), which trains on CPU with the gloo backend.')
+        dist.init_process_group(backend='gloo')
+        return
+    if launcher == 'pytorch':
+        torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', int(os.environ['RANK']) % torch.cuda.device_count())))
+        dist.init_process_group(backend=backend, **kwargs)
+    else:
+        from basicsr.utils.dist_util import _init_dist_slurm
+        _init_dist_slurm(backend, **kwargs)
+
+
+def model_to_device(self, net):
+    """Drop-in for ``BaseModel.model_to_device``: CPU DistributedDataParallel without ``device_ids``."""
+    import torch
+    from torch.nn.parallel import DataParallel, DistributedDataParallel
+
+    net = net.to(self.device)
+    if self.opt['dist']:
+        device_ids = [torch.cuda.current_device()] if self.device.type == 'cuda' else None
+        return DistributedDataParallel(net, device_ids=device_ids,
+                                       find_unused_parameters=self.opt.get('find_unused_parameters', False))
+    if self.opt['num_gpu'] > 1:
+        return DataParallel(net)
+    return net
+
+
 def apply():
     """Apply every fix once. Safe to call repeatedly."""
     global _APPLIED
@@ -84,5 +141,11 @@ def apply():
         return
     _alias_functional_tensor()
     import basicsr.train
+    import basicsr.utils.options
+    from basicsr.models.base_model import BaseModel
+
     basicsr.train.load_resume_state = load_resume_state
+    basicsr.utils.options.init_dist = init_dist
+    BaseModel.load_network = load_network
+    BaseModel.model_to_device = model_to_device
     _APPLIED = True

@@ -13,18 +13,22 @@ from conftest import REPO, TINY_D, TINY_G
 
 from fasrgan_basicsr.utils.checkpoint import load_network, load_state_dict
 
+PWNED = 'pwned'  # the file the payload would create in the working directory
+
 
 class RunsCode:
     def __reduce__(self):
-        return (os.system, ('echo pwned',))
+        return (os.system, (f'touch {PWNED}',))
 
 
-def test_a_pickle_that_would_run_code_is_refused(tmp_path):
+def test_a_pickle_that_would_run_code_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     path = tmp_path / 'evil.pth'
     with open(path, 'wb') as f:
         pickle.dump({'params': RunsCode()}, f)
-    with pytest.raises(ValueError, match=r'evil.pth: not a readable weights-only checkpoint'):
+    with pytest.raises(ValueError, match=r'evil.pth: refused — it holds pickled objects .*could run arbitrary code'):
         load_state_dict(str(path))
+    assert not (tmp_path / 'pwned').exists()
 
 
 def test_basicsr_checkpoints_prefer_ema_and_strip_module_prefix(tmp_path):
@@ -43,7 +47,7 @@ def test_mismatched_or_missing_checkpoints_name_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth: no such checkpoint file'):
         load_state_dict(str(tmp_path / 'nope.pth'))
     (tmp_path / 'cut.pth').write_bytes((tmp_path / 'g.pth').read_bytes()[:100])
-    with pytest.raises(ValueError, match='cut.pth: not a readable weights-only checkpoint'):
+    with pytest.raises(ValueError, match='cut.pth: not a readable checkpoint'):
         load_state_dict(str(tmp_path / 'cut.pth'))
 
 

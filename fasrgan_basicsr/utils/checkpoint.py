@@ -1,24 +1,57 @@
-"""Loading network weights safely: ``torch.load(weights_only=True)`` and clear errors."""
+"""Loading and saving network weights safely.
+
+- Loading always uses ``torch.load(weights_only=True)``: a checkpoint that would run pickled
+  code is refused with a clear message, never executed (pretrained weights come from the internet).
+- Saving writes to a temporary file in the same folder, flushes it to disk and moves it into
+  place, so an interrupted save never leaves a truncated file at the final path.
+"""
 import os
+import pickle
+import tempfile
 
 import torch
 
 PARAM_KEYS = ('params_ema', 'params')
 
 
+def torch_load(path, map_location='cpu'):
+    """``torch.load(path, weights_only=True)`` with errors that name the file and the cause."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{path}: no such checkpoint file.')
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(f'{path}: refused — it holds pickled objects that weights-only loading does not allow '
+                         f'(loading it could run arbitrary code). Only tensors, numbers, strings and containers '
+                         f'are accepted.') from err
+    except Exception as err:  # truncated or corrupted file
+        raise ValueError(f'{path}: not a readable checkpoint ({type(err).__name__}: {err}).') from err
+
+
+def atomic_torch_save(obj, path):
+    """``torch.save`` to ``path`` through a temporary file: the final path is complete or untouched."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{os.path.basename(path)}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
 def load_state_dict(path, param_keys=PARAM_KEYS):
     """The state dict stored in a BasicSR checkpoint (or a bare state dict).
 
     BasicSR saves ``{'params': ..., 'params_ema': ...}``; the first key of ``param_keys``
-    present is returned, else the file itself when it is already a state dict. Loading never
-    runs pickled code (``weights_only=True``).
+    present is returned, else the file itself when it is already a state dict. A ``module.``
+    prefix (DataParallel/DDP) is stripped.
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path}: no such checkpoint file.')
-    try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as err:  # truncated file, or a pickle that would run code
-        raise ValueError(f'{path}: not a readable weights-only checkpoint ({type(err).__name__}: {err}).') from err
+    ckpt = torch_load(path)
     if not isinstance(ckpt, dict):
         raise ValueError(f'{path}: expected a dict of tensors, found {type(ckpt).__name__}.')
     for key in param_keys:
