@@ -10,9 +10,10 @@ Each fix is small, idempotent and named after what it repairs:
 2. ``basicsr.train.load_resume_state`` maps the training state onto
    ``torch.cuda.current_device()``, which raises on a machine without CUDA, so
    ``--auto_resume`` crashes on CPU. We replace it with a version that loads onto
-   the device the run trains on (CPU when ``num_gpu`` is 0 or CUDA is absent), and
+   the device the run trains on (CPU when ``num_gpu`` is 0 or CUDA is absent), weights-only,
    that looks for states where the run saves them (``path.training_states``) rather than
-   in ``experiments/`` relative to the current directory.
+   in ``experiments/`` relative to the current directory, and that skips (with a warning) a
+   newest state that cannot be read, or whose network checkpoints cannot, for the previous one.
 
 3. ``BaseModel.load_network`` relies on ``torch.load``'s default, which only became
    ``weights_only=True`` in torch 2.6: it now always loads weights-only (a checkpoint that would
@@ -54,35 +55,61 @@ def resume_map_location(opt):
     return torch.device('cpu')
 
 
-def load_resume_state(opt):
-    """Drop-in for ``basicsr.train.load_resume_state`` that works without CUDA.
-
-    Same contract as BasicSR's: with ``auto_resume`` it takes the newest
-    ``<path.training_states>/<iter>.state``; otherwise
-    ``path.resume_state``. Returns the loaded state dict or ``None``.
-    """
+def _usable_state(path, opt):
+    """The training state at ``path`` if it and the network checkpoints of its iteration load, else None."""
+    import sys
     from os import path as osp
 
     import torch
+
+    from fasrgan_basicsr.utils.checkpoint import torch_load
+
+    try:
+        state = torch_load(path, map_location=resume_map_location(opt))
+        if not isinstance(state, dict) or 'iter' not in state:
+            raise ValueError(f'{path}: not a training state (no "iter").')
+        for network in (k for k in opt if k.startswith('network_')):
+            net_path = osp.join(opt['path']['models'], f'net_{network[len("network_"):]}_{state["iter"]}.pth')
+            if not osp.isfile(net_path):
+                raise FileNotFoundError(f'its network checkpoint {net_path} is missing.')
+            torch.load(net_path, map_location='cpu', weights_only=True, mmap=True)
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        print(f'WARNING: skipping {path}: {err}', file=sys.stderr, flush=True)
+        return None
+    return state
+
+
+def load_resume_state(opt):
+    """Drop-in for ``basicsr.train.load_resume_state`` that works without CUDA and skips broken states.
+
+    Same contract as BasicSR's: with ``auto_resume`` it takes the newest
+    ``<path.training_states>/<iter>.state`` — falling back, with a warning, to the previous one
+    when a state or one of its iteration's network checkpoints cannot be read; otherwise
+    ``path.resume_state`` (which must be readable). Returns the loaded state dict or ``None``.
+    """
+    from os import path as osp
+
     from basicsr.utils import check_resume, scandir
 
-    resume_state_path = None
     if opt['auto_resume']:
         state_path = opt['path']['training_states']
-        if osp.isdir(state_path):
-            states = [v for v in scandir(state_path, suffix='state', recursive=False, full_path=False)]
-            iters = [int(v.split('.state')[0]) for v in states if v.split('.state')[0].isdigit()]
-            if iters:
-                resume_state_path = osp.join(state_path, f'{max(iters)}.state')
-                opt['path']['resume_state'] = resume_state_path
+        names = scandir(state_path, suffix='state', recursive=False, full_path=False) if osp.isdir(state_path) else []
+        iters = sorted((int(v[:-len('.state')]) for v in names if v[:-len('.state')].isdigit()), reverse=True)
+        candidates = [osp.join(state_path, f'{it}.state') for it in iters]
     elif opt['path'].get('resume_state'):
-        resume_state_path = opt['path']['resume_state']
-
-    if resume_state_path is None:
+        candidates = [opt['path']['resume_state']]
+    else:
         return None
-    resume_state = torch.load(resume_state_path, map_location=resume_map_location(opt), weights_only=True)
-    check_resume(opt, resume_state['iter'])
-    return resume_state
+
+    for path in candidates:
+        state = _usable_state(path, opt)
+        if state is not None:
+            opt['path']['resume_state'] = path
+            check_resume(opt, state['iter'])
+            return state
+    if not opt['auto_resume']:
+        raise ValueError(f'path:resume_state: {candidates[0]} cannot be resumed from (see the warning above).')
+    return None
 
 
 def load_network(self, net, load_path, strict=True, param_key='params'):

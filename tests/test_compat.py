@@ -1,6 +1,7 @@
 """The compatibility layer: basicsr imports on current torchvision, and resume works without CUDA."""
 import sys
 
+import pytest
 import torch
 
 import fasrgan_basicsr  # noqa: F401
@@ -29,6 +30,8 @@ def test_apply_is_idempotent_and_replaces_resume_loader():
 def _opt(tmp_path, auto_resume, resume_state=None):
     models = tmp_path / 'models'
     models.mkdir(exist_ok=True)
+    for it in (2, 4, 7, 10):
+        torch.save({'params': {'w': torch.ones(1)}}, models / f'net_g_{it}.pth')
     return {'auto_resume': auto_resume, 'num_gpu': 0, 'name': 'x', 'network_g': {},
             'path': {'training_states': str(tmp_path / 'training_states'), 'models': str(models),
                      'resume_state': resume_state}}
@@ -58,3 +61,25 @@ def test_explicit_resume_state_on_cpu(tmp_path):
     path = tmp_path / '7.state'
     torch.save({'iter': 7, 'epoch': 1, 'optimizers': [], 'schedulers': []}, path)
     assert compat.load_resume_state(_opt(tmp_path, auto_resume=False, resume_state=str(path)))['iter'] == 7
+
+
+def test_auto_resume_skips_an_unreadable_newest_state_or_broken_network_checkpoint(tmp_path, capfd):
+    states = tmp_path / 'training_states'
+    states.mkdir()
+    for it in (2, 4, 7):
+        torch.save({'iter': it, 'epoch': 0, 'optimizers': [], 'schedulers': []}, states / f'{it}.state')
+    opt = _opt(tmp_path, auto_resume=True)
+    (states / '7.state').write_bytes((states / '7.state').read_bytes()[:50])  # killed mid-write (pre-atomic)
+    (tmp_path / 'models' / 'net_g_4.pth').write_bytes(b'garbage')  # its iteration's network is broken
+    assert compat.load_resume_state(opt)['iter'] == 2
+    err = capfd.readouterr().err
+    assert 'skipping' in err and '7.state' in err and 'net_g_4.pth' not in err.split('7.state')[0]
+    assert '4.state' in err
+    assert opt['path']['pretrain_network_g'].endswith('net_g_2.pth')
+
+
+def test_an_explicit_unreadable_resume_state_is_an_error(tmp_path):
+    path = tmp_path / '7.state'
+    path.write_bytes(b'not a state')
+    with pytest.raises(ValueError, match=r'path:resume_state: .*7.state cannot be resumed from'):
+        compat.load_resume_state(_opt(tmp_path, auto_resume=False, resume_state=str(path)))

@@ -58,3 +58,55 @@ def test_missing_vgg_weights_offline_is_a_clear_error(tmp_path, monkeypatch):
     data = {'train_gt': '.', 'train_lq': '.', 'val_gt': '.', 'val_lq': '.'}
     with pytest.raises(RuntimeError, match=r'VGG19 weights needed by train.perceptual_opt .*vgg19-dcbb9e9d.pth'):
         build_training_model(tiny_options(data, perceptual_opt=perceptual), tmp_path)
+
+
+def test_unknown_keys_in_the_plugin_sections(tiny_data):
+    opt = tiny_options(tiny_data)
+    opt['train']['atention_opt'] = opt['train'].pop('attention_opt')
+    opt['train']['share_extractor'] = True  # FASRGANModel does not share an extractor
+    opt['network_d']['input_sise'] = 32
+    opt['train']['map_gan_opt']['gan_typ'] = 'vanilla'
+    found = problems(opt)
+    assert any(p.startswith('train:atention_opt: not an option of FASRGANModel') and 'Did you mean attention_opt' in p
+               for p in found)
+    assert any(p.startswith('train:share_extractor: not an option of FASRGANModel') for p in found)
+    assert "network_d:input_sise: UNetDiscriminatorFA has no argument 'input_sise'. Did you mean input_size?" in found
+    assert "train:map_gan_opt:gan_typ: ScoreMapGANLoss has no argument 'gan_typ'. Did you mean gan_type?" in found
+    assert len(found) == 4
+
+
+def test_fine_grained_options_on_a_model_without_attention(tiny_data):
+    fs_g = {'type': 'FsRRDBNet', 'num_feat': 8, 'num_grow_ch': 4, 'num_shared_block': 1, 'num_block': 1}
+    opt = tiny_options(tiny_data, model_type='FsSRGANModel', network_g=fs_g)
+    found = problems(opt)
+    assert {p.split(':')[1] for p in found} == {'map_gan_opt', 'attention_opt'}
+    opt['train'].update(map_gan_opt=None, attention_opt=None, share_extractor=False)
+    assert problems({**opt, 'train': {k: v for k, v in opt['train'].items() if v is not None}}) == []
+
+
+def test_scale_must_agree_between_network_and_datasets(tiny_data):
+    opt = tiny_options(tiny_data)
+    opt['network_g']['scale'] = 2
+    assert problems(opt) == ['network_g:scale: RRDBNet upsamples ×2 but scale (used by the datasets) is 4; make '
+                             'them agree.']
+    msr = {'type': 'MSRResNet', 'num_feat': 8, 'num_block': 1}
+    opt = tiny_options(tiny_data, network_g=msr, model_type='SRGANFAModel')
+    opt['scale'] = 3  # MSRResNet's default upscale is 4
+    assert problems(opt)[0].startswith('network_g:upscale: MSRResNet upsamples ×4 but scale')
+
+
+def test_pretrained_weights_are_checked_before_training(tiny_data, tmp_path):
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ('ran',))
+
+    evil = tmp_path / 'evil.pth'
+    evil.write_bytes(pickle.dumps({'params': Payload()}))
+    opt = tiny_options(tiny_data)
+    opt['path']['pretrain_network_g'] = str(evil)
+    opt['path']['pretrain_network_d'] = str(tmp_path / 'missing.pth')
+    found = problems(opt)
+    assert found[0].startswith('path:pretrain_network_g: ') and 'refused' in found[0]
+    assert found[1].startswith("path:pretrain_network_d: '") and 'does not exist' in found[1]

@@ -33,6 +33,8 @@ class FeatureSharingMixin(GANStepMixin):
     :class:`FineGrainedAttentionMixin` (FA+Fs-SRGAN).
     """
 
+    TRAIN_OPTIONS = ('share_extractor',)
+
     def init_training_settings(self):
         generator = self.get_bare_model(self.net_g)
         extractor = getattr(generator, 'extractor', None)

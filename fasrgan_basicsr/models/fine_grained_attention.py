@@ -25,6 +25,8 @@ class FineGrainedAttentionMixin(GANStepMixin):
     Usage: ``class MyFAModel(FineGrainedAttentionMixin, MyGANModel)`` (mixin first).
     """
 
+    TRAIN_OPTIONS = ('map_gan_opt', 'attention_opt')
+
     def init_training_settings(self):
         super().init_training_settings()
         train_opt = self.opt['train']

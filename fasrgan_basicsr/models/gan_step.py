@@ -36,6 +36,11 @@ class GANStepMixin:
     ``ESRGANModel`` host, off for a plain ``SRGANModel`` host).
     """
 
+    # the option file's train keys this model family reads (BasicSR's SRGAN keys and ours);
+    # the option check reports any other key as unknown
+    TRAIN_OPTIONS = ('ema_decay', 'optim_g', 'optim_d', 'scheduler', 'total_iter', 'warmup_iter', 'pixel_opt',
+                     'ldl_opt', 'perceptual_opt', 'gan_opt', 'net_d_iters', 'net_d_init_iters', 'relativistic')
+
     def init_training_settings(self):
         try:
             super().init_training_settings()
