@@ -1,0 +1,234 @@
+"""Generators of this project from their checkpoints alone, and tiled, mixed-precision super-resolution.
+
+A BasicSR generator checkpoint holds only weights. Their key names and shapes identify the
+architecture and its hyper-parameters:
+
+================  ===========================================================================
+arch              keys
+================  ===========================================================================
+RRDBNet           ``conv_first``, ``body.<i>.rdb1.conv1`` … ``conv_body``, ``conv_up1/2``, ``conv_hr``, ``conv_last``
+FsRRDBNet         ``extractor.conv_first``, ``extractor.body.<i>.rdb1…``, ``body.<j>.rdb1…``, ``conv_up1/2`` …
+MSRResNet         ``conv_first``, ``body.<i>.conv1/2``, ``upconv1`` (+ ``upconv2`` for ×4), ``conv_hr``, ``conv_last``
+FsMSRResNet       ``extractor.conv_first``, ``extractor.body.<i>.conv1…``, ``body.<j>.conv1…``, ``upconv1/2`` …
+Bicubic           no weights (the baseline)
+================  ===========================================================================
+
+``num_feat`` = ``conv_first`` output channels, ``num_grow_ch`` = ``rdb1.conv1`` output channels,
+block counts = the number of distinct ``body`` indices, ``num_out_ch`` = ``conv_last`` output channels.
+"""
+import re
+import time
+
+import torch
+from basicsr.archs import build_network
+
+from fasrgan_basicsr.utils.checkpoint import load_network, load_state_dict
+
+GENERATOR_ARCHS = ('RRDBNet', 'FsRRDBNet', 'MSRResNet', 'FsMSRResNet', 'Bicubic')
+
+
+class NotAGeneratorError(ValueError):
+    """The checkpoint is not a generator of this project (message names the file and why)."""
+
+
+def _block_count(state, prefix):
+    indices = {int(m.group(1)) for k in state if (m := re.match(re.escape(prefix) + r'(\d+)\.', k))}
+    return max(indices) + 1 if indices else 0
+
+
+def _shape(state, key):
+    return tuple(state[key].shape)
+
+
+def _rrdbnet(state):
+    num_feat, in_total = _shape(state, 'conv_first.weight')[:2]
+    num_out_ch = _shape(state, 'conv_last.weight')[0]
+    scale = {1: 4, 4: 2, 16: 1}.get(in_total // num_out_ch) if in_total % num_out_ch == 0 else None
+    if scale is None:
+        raise KeyError('conv_first input channels are not 1, 4 or 16 × the output channels')
+    return dict(type='RRDBNet', num_in_ch=in_total // {4: 1, 2: 4, 1: 16}[scale], num_out_ch=num_out_ch,
+                scale=scale, num_feat=num_feat, num_block=_block_count(state, 'body.'),
+                num_grow_ch=_shape(state, 'body.0.rdb1.conv1.weight')[0])
+
+
+def _fs_rrdbnet(state):
+    num_feat, num_in_ch = _shape(state, 'extractor.conv_first.weight')[:2]
+    _shape(state, 'conv_up2.weight')
+    return dict(type='FsRRDBNet', num_in_ch=num_in_ch, num_out_ch=_shape(state, 'conv_last.weight')[0],
+                num_feat=num_feat, num_shared_block=_block_count(state, 'extractor.body.'),
+                num_block=_block_count(state, 'body.'), num_grow_ch=_shape(state, 'body.0.rdb1.conv1.weight')[0])
+
+
+def _msrresnet_upscale(state, num_feat):
+    if 'upconv2.weight' in state:
+        return 4
+    return 3 if _shape(state, 'upconv1.weight')[0] == num_feat * 9 else 2
+
+
+def _msrresnet(state):
+    num_feat, num_in_ch = _shape(state, 'conv_first.weight')[:2]
+    _shape(state, 'body.0.conv1.weight')
+    return dict(type='MSRResNet', num_in_ch=num_in_ch, num_out_ch=_shape(state, 'conv_last.weight')[0],
+                num_feat=num_feat, num_block=_block_count(state, 'body.'),
+                upscale=_msrresnet_upscale(state, num_feat))
+
+
+def _fs_msrresnet(state):
+    num_feat, num_in_ch = _shape(state, 'extractor.conv_first.weight')[:2]
+    _shape(state, 'upconv2.weight')
+    return dict(type='FsMSRResNet', num_in_ch=num_in_ch, num_out_ch=_shape(state, 'conv_last.weight')[0],
+                num_feat=num_feat, num_shared_block=_block_count(state, 'extractor.body.'),
+                num_block=_block_count(state, 'body.'))
+
+
+_INFER = {'RRDBNet': _rrdbnet, 'FsRRDBNet': _fs_rrdbnet, 'MSRResNet': _msrresnet, 'FsMSRResNet': _fs_msrresnet}
+
+
+def recognise_arch(state):
+    """The arch name a generator state dict belongs to, or None."""
+    if 'extractor.conv_first.weight' in state:
+        return 'FsRRDBNet' if 'body.0.rdb1.conv1.weight' in state else 'FsMSRResNet'
+    if 'conv_first.weight' in state and 'conv_last.weight' in state:
+        if 'body.0.rdb1.conv1.weight' in state:
+            return 'RRDBNet'
+        if 'body.0.conv1.weight' in state and 'upconv1.weight' in state:
+            return 'MSRResNet'
+    return None
+
+
+def _describe(state):
+    keys = sorted(state)
+    if any(k.startswith(('enc1.', 'dec1.', 'to_map.')) for k in keys):
+        return 'it looks like a UNetDiscriminatorFA (discriminator) checkpoint'
+    if any(k.startswith(('classifier.', 'features.', 'conv0_0.', 'linear1.')) for k in keys):
+        return 'it looks like a discriminator checkpoint'
+    return f'its keys begin {", ".join(keys[:4])}{" …" if len(keys) > 4 else ""}'
+
+
+def generator_options(state, arch=None, path='checkpoint'):
+    """``network_g`` options (a dict for ``build_network``) read from a generator state dict.
+
+    Args:
+        state (dict): The state dict (``load_state_dict`` of the checkpoint).
+        arch (str | None): Force an arch of :data:`GENERATOR_ARCHS`; default: recognised from the keys.
+        path (str): Named in error messages.
+
+    Raises:
+        NotAGeneratorError: the keys fit no generator of this project (or not ``arch``).
+    """
+    if arch is not None and arch not in _INFER:
+        raise NotAGeneratorError(f'{path}: --arch {arch!r} is not one of {", ".join(GENERATOR_ARCHS)}.')
+    found = arch or recognise_arch(state)
+    if found is None:
+        raise NotAGeneratorError(f'{path}: not a generator of this project ({", ".join(GENERATOR_ARCHS[:-1])}); '
+                                 f'{_describe(state)}.')
+    try:
+        return _INFER[found](state)
+    except (KeyError, IndexError) as err:
+        raise NotAGeneratorError(f'{path}: its weights do not fit a {found} ({err}); {_describe(state)}.') from err
+
+
+def load_generator(model_path=None, arch=None, param_keys=('params_ema', 'params')):
+    """Build and load a generator of this project; ``(net in eval mode, its network_g options)``.
+
+    ``arch='Bicubic'`` (or no ``model_path`` at all) gives the weight-free Bicubic ×4 baseline.
+    Checkpoints load with ``weights_only=True`` (``fasrgan_basicsr.utils.checkpoint``); ``params_ema``
+    is preferred when present.
+
+    Raises:
+        FileNotFoundError: ``model_path`` does not exist.
+        NotAGeneratorError: the file is not a generator checkpoint of this project (unreadable, a
+            discriminator, a training state, weights that fit no generator or not ``arch``).
+    """
+    if arch == 'Bicubic' or (model_path is None and arch is None):
+        if model_path is not None:
+            raise NotAGeneratorError(f'{model_path}: --arch Bicubic takes no checkpoint.')
+        opt = dict(type='Bicubic', scale=4)
+        return build_network(dict(opt)).eval(), opt
+    if model_path is None:
+        raise NotAGeneratorError(f'--arch {arch} needs a checkpoint (--model_path).')
+    try:
+        state = load_state_dict(model_path, param_keys)
+    except ValueError as err:
+        raise NotAGeneratorError(f'{err} Expected a generator checkpoint of this project (net_g_*.pth).') from err
+    opt = generator_options(state, arch, model_path)
+    try:
+        net = load_network(build_network(dict(opt)), model_path, param_keys)
+    except ValueError as err:
+        raise NotAGeneratorError(str(err)) from err
+    return net.eval(), opt
+
+
+def network_scale(opt):
+    """The upsampling factor of a generator built from ``opt``."""
+    return opt.get('scale', opt.get('upscale', 4))
+
+
+def _forward(net, lr, amp_dtype):
+    with torch.autocast(device_type=lr.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+        return net(lr).float()
+
+
+@torch.no_grad()
+def upscale(net, lr, scale, tile=0, tile_pad=10, amp_dtype=None, out_device=None):
+    """Super-resolve ``lr`` whole or in tiles.
+
+    Tiling: the LR image is cut into ``tile × tile`` tiles; each is run with ``tile_pad`` extra LR
+    pixels of context on every side that has image there, and only its own region of the output
+    is kept. Where a network's receptive field (in LR pixels) reaches no further than ``tile_pad``,
+    the tiled output equals the whole-image output up to float rounding; otherwise differences are
+    confined to a band of (receptive radius − ``tile_pad``) LR pixels around each seam.
+
+    Args:
+        net (nn.Module): A generator (eval mode) on ``lr``'s device.
+        lr (Tensor): ``(B, C, H, W)``, range [0, 1].
+        scale (int): The generator's upsampling factor.
+        tile (int): Tile side in LR pixels; 0 = the whole image at once.
+        tile_pad (int): Context around each tile, in LR pixels.
+        amp_dtype (torch.dtype | None): ``torch.float16`` / ``torch.bfloat16`` to run under autocast.
+        out_device (torch.device | None): Where the output is assembled (default ``lr``'s device; the
+            CPU keeps large outputs out of GPU memory).
+
+    Returns:
+        Tensor: ``(B, C_out, scale·H, scale·W)`` float32, not clamped.
+    """
+    if tile <= 0:
+        return _forward(net, lr, amp_dtype).to(out_device or lr.device)
+    if tile_pad < 0:
+        raise ValueError(f'tile_pad must be >= 0, got {tile_pad}.')
+    _, _, h, w = lr.shape
+    out = None
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            py0, px0 = max(y0 - tile_pad, 0), max(x0 - tile_pad, 0)
+            py1, px1 = min(y1 + tile_pad, h), min(x1 + tile_pad, w)
+            sr = _forward(net, lr[..., py0:py1, px0:px1], amp_dtype)
+            if out is None:
+                out = sr.new_zeros((lr.size(0), sr.size(1), h * scale, w * scale), device=out_device or lr.device)
+            out[..., y0 * scale:y1 * scale, x0 * scale:x1 * scale] = sr[
+                ..., (y0 - py0) * scale:(y1 - py0) * scale, (x0 - px0) * scale:(x1 - px0) * scale]
+    return out
+
+
+def synchronize(device):
+    """Wait for ``device`` (CUDA) so that wall-clock timings are real."""
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+class Timer:
+    """``with Timer(device) as t: ...`` → ``t.seconds`` (CUDA synchronised)."""
+
+    def __init__(self, device='cpu'):
+        self.device = device
+        self.seconds = None
+
+    def __enter__(self):
+        synchronize(self.device)
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        synchronize(self.device)
+        self.seconds = time.perf_counter() - self._start
