@@ -1,0 +1,216 @@
+"""Read BasicSR's logs into numbers and lay them out as the paper's tables.
+
+BasicSR logs each validation as::
+
+    2026-01-01 12:00:00,000 INFO: Validation Set5
+    \t # psnr: 28.4171\tBest: 28.4171 @ 5000 iter      (the "Best" part only in training logs)
+    \t # ssim: 0.8104
+
+- test logs: ``results/<name>/test_<name>_<time>.log`` (``fasrgan_basicsr/test.py``); BasicSR moves an
+  older ``results/<name>`` aside as ``<name>_archived_<time>``, which is skipped.
+- training logs: ``experiments/<name>/train_<name>_<time>.log`` (one per start or resume). A validation
+  line does not say its iteration: it is the first multiple of ``val_freq`` (read from the options
+  printed at the top of the log) after the previous validation and not before the last logged
+  iteration; the validation BasicSR repeats after "End of training" is dropped.
+"""
+import math
+import re
+from os import path as osp
+from pathlib import Path
+
+VALIDATION = re.compile(r' INFO: Validation (.+?)\s*$')
+METRIC = re.compile(r'^\s*# (\w+): (\S+)')
+ITER = re.compile(r'\[epoch:\s*\d+, iter:\s*([\d,]+)')
+START = re.compile(r'(?:Start|Resuming) training from epoch: \d+, iter: (\d+)')
+VAL_FREQ = re.compile(r'^\s+val_freq: (\S+)\s*$')
+
+# the paper's order; anything else follows in the order met
+DATASETS = ('Set5', 'Set14', 'BSD100', 'Urban100', 'Manga109', 'DIV2K_val', 'PIRM_val', 'PIRM_test', 'RealSR_V3_test')
+METRICS = ('psnr', 'ssim', 'pi', 'lpips', 'niqe', 'ma', 'rmse')
+METRIC_NAMES = {'psnr': 'PSNR', 'ssim': 'SSIM', 'pi': 'PI', 'lpips': 'LPIPS', 'niqe': 'NIQE', 'ma': 'Ma',
+                'rmse': 'RMSE'}
+HIGHER_IS_BETTER = {'psnr', 'ssim', 'ma'}
+METHODS = {  # results folder (test option ``name``) → column label, in the paper's column order
+    'Bicubic_x4': 'Bicubic', 'RRDBNet_PSNR_x4': 'RRDB (PSNR)', 'SRGAN_x4': 'SRGAN', 'SRGAN_FA_x4': 'SRGAN_FA',
+    'SRGAN_Fs_x4': 'SRGAN_Fs', 'ESRGAN_x4': 'ESRGAN', 'FASRGAN_x4': 'FASRGAN', 'FsSRGAN_x4': 'Fs-SRGAN',
+    'FAFsSRGAN_x4': 'FA+Fs-SRGAN', 'FASRGAN_x4_RealSR_FT': 'FASRGAN (FT)', 'FsSRGAN_x4_RealSR_FT': 'Fs-SRGAN (FT)'}
+REALSR_SUFFIX = '_RealSR'  # results/FASRGAN_x4_RealSR joins the FASRGAN_x4 column (a RealSR_V3_test row)
+
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def parse_validations(lines):
+    """``[(line index, dataset, {metric: value}), ...]`` of every validation block in a log."""
+    blocks = []
+    for i, line in enumerate(lines):
+        match = VALIDATION.search(line)
+        if not match:
+            continue
+        values = {}
+        for following in lines[i + 1:]:
+            metric = METRIC.match(following)
+            if not metric:
+                break
+            values[metric.group(1)] = _number(metric.group(2))
+        blocks.append((i, match.group(1), values))
+    return blocks
+
+
+def read_test_log(path):
+    """``{dataset: {metric: value}}`` of one test log (a dataset validated twice: the last one)."""
+    lines = Path(path).read_text(errors='replace').splitlines()
+    return {dataset: values for _, dataset, values in parse_validations(lines)}
+
+
+def newest_test_log(folder):
+    logs = sorted(Path(folder).glob('test_*.log'), key=lambda p: (p.stat().st_mtime, p.name))
+    return logs[-1] if logs else None
+
+
+def collect_results(results_root, merge_realsr=True):
+    """``{method: {dataset: {metric: value}}}`` from the newest test log of each ``results_root/<name>``.
+
+    ``<name>_archived_<time>`` folders (BasicSR's copies of earlier runs) are skipped; with
+    ``merge_realsr``, ``<name>_RealSR`` results join the ``<name>`` method.
+    """
+    results = {}
+    for folder in sorted(Path(results_root).iterdir()):
+        if not folder.is_dir() or '_archived_' in folder.name:
+            continue
+        log = newest_test_log(folder)
+        if log is None:
+            continue
+        method = folder.name
+        if merge_realsr and method.endswith(REALSR_SUFFIX):
+            method = method[:-len(REALSR_SUFFIX)]
+        for dataset, values in read_test_log(log).items():
+            results.setdefault(method, {}).setdefault(dataset, {}).update(values)
+    return results
+
+
+def ordered(names, preferred):
+    names = list(dict.fromkeys(names))
+    return [n for n in preferred if n in names] + [n for n in names if n not in preferred]
+
+
+def table(results, methods=None, datasets=None, metrics=None):
+    """The paper's layout: ``(methods, rows)`` with rows ``(dataset, metric, [value or None per method])``.
+
+    Methods are columns (default: the paper's order, then the others alphabetically), rows are each
+    dataset × each metric that any method reported for it.
+    """
+    methods = methods or ordered(sorted(results), list(METHODS))
+    all_datasets = [d for m in methods for d in results.get(m, {})]
+    datasets = datasets or ordered(all_datasets, DATASETS)
+    rows = []
+    for dataset in datasets:
+        found = [k for m in methods for k in results.get(m, {}).get(dataset, {})]
+        for metric in (metrics or ordered(found, METRICS)):
+            values = [results.get(m, {}).get(dataset, {}).get(metric) for m in methods]
+            if any(v is not None for v in values):
+                rows.append((dataset, metric, values))
+    return methods, rows
+
+
+def format_value(metric, value):
+    if value is None:
+        return '–'
+    if math.isnan(value):
+        return 'nan'
+    return f'{value:.2f}' if metric in ('psnr', 'rmse') else f'{value:.4f}'
+
+
+def best_index(metric, values):
+    """Index of the best finite value of a row (None if none)."""
+    finite = [(v, i) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
+    if not finite:
+        return None
+    return (max(finite) if metric in HIGHER_IS_BETTER else min(finite))[1]
+
+
+def label(method, labels=None):
+    return (labels or {}).get(method) or METHODS.get(method, method)
+
+
+def to_markdown(methods, rows, labels=None):
+    """Markdown table; the best value of each row in bold; arrows say which way is better."""
+    out = ['| Dataset | Metric | ' + ' | '.join(label(m, labels) for m in methods) + ' |',
+           '|---|---|' + '---:|' * len(methods)]
+    previous = None
+    for dataset, metric, values in rows:
+        best = best_index(metric, values)
+        cells = [f'**{format_value(metric, v)}**' if i == best else format_value(metric, v)
+                 for i, v in enumerate(values)]
+        arrow = '↑' if metric in HIGHER_IS_BETTER else '↓'
+        name = METRIC_NAMES.get(metric, metric)
+        out.append(f'| {dataset if dataset != previous else ""} | {name} {arrow} | ' + ' | '.join(cells) + ' |')
+        previous = dataset
+    return '\n'.join(out) + '\n'
+
+
+def to_csv(methods, rows, labels=None):
+    """CSV: ``dataset,metric,<method labels...>``; full precision, empty where a method has no value."""
+    import csv
+    import io
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator='\n')
+    writer.writerow(['dataset', 'metric'] + [label(m, labels) for m in methods])
+    for dataset, metric, values in rows:
+        writer.writerow([dataset, metric] + ['' if v is None else repr(v) for v in values])
+    return buffer.getvalue()
+
+
+def _options_value(lines, pattern):
+    for line in lines:
+        match = pattern.match(line)
+        if match:
+            return _number(match.group(1))
+    return None
+
+
+def read_training_log(path):
+    """``{dataset: {metric: [(iteration, value), ...]}}`` of the validations in one training log."""
+    lines = Path(path).read_text(errors='replace').splitlines()
+    val_freq = _options_value(lines, VAL_FREQ)
+    val_freq = int(val_freq) if val_freq and math.isfinite(val_freq) else None
+    curves, last_iter, last_val, ended = {}, 0, 0, False
+    blocks = {i: (dataset, values) for i, dataset, values in parse_validations(lines)}
+    for i, line in enumerate(lines):
+        if (match := START.search(line)):
+            last_iter = last_val = int(match.group(1))
+        elif (match := ITER.search(line)):
+            last_iter = int(match.group(1).replace(',', ''))
+        elif 'End of training' in line:
+            ended = True
+        elif i in blocks:
+            if ended:
+                continue  # BasicSR validates the final weights again after training: a duplicate
+            dataset, values = blocks[i]
+            if val_freq:
+                current = max(math.ceil(last_iter / val_freq), last_val // val_freq + 1) * val_freq
+                last_val = current
+            else:
+                current = last_iter
+            for metric, value in values.items():
+                curves.setdefault(dataset, {}).setdefault(metric, []).append((current, value))
+    return curves
+
+
+def read_training_curves(path):
+    """Validation curves of a run: a training log, or an experiment folder (all its ``train_*.log``, resumes
+    included, oldest first; a later log's value for the same iteration wins)."""
+    logs = [Path(path)] if osp.isfile(path) else sorted(Path(path).glob('train_*.log'),
+                                                         key=lambda p: (p.stat().st_mtime, p.name))
+    if not logs:
+        raise FileNotFoundError(f'{path}: no training log (train_*.log) here.')
+    merged = {}
+    for log in logs:
+        for dataset, metrics in read_training_log(log).items():
+            for metric, points in metrics.items():
+                merged.setdefault(dataset, {}).setdefault(metric, {}).update(dict(points))
+    return {d: {m: sorted(p.items()) for m, p in metrics.items()} for d, metrics in merged.items()}
