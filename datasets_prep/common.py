@@ -77,9 +77,12 @@ class Summary:
 
 
 def _init_worker():
-    """Keep each worker process single-threaded: the pool is the parallelism."""
-    import cv2
-    cv2.setNumThreads(1)
+    """Keep each worker process single-threaded: the pool is the parallelism.
+
+    Only torch's thread count is set, and first: in a child forked from a parent whose OpenMP threads already ran
+    (BasicSR's imresize), torch's own OpenMP regions hang unless it is limited to one thread, and so does calling
+    ``cv2.setNumThreads`` before it (both seen on Linux with torch 2.x and opencv-python 4.x).
+    """
     if 'torch' in sys.modules:
         sys.modules['torch'].set_num_threads(1)
 
@@ -97,7 +100,7 @@ def parallel_map(func, tasks, workers, desc, unit='image'):
                 yield func(task)
                 bar.update(1)
             return
-        method = 'fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn'
+        method = 'fork' if sys.platform.startswith('linux') else 'spawn'  # fork is unsafe on macOS
         with multiprocessing.get_context(method).Pool(min(workers, len(tasks)), initializer=_init_worker) as pool:
             for result in pool.imap(func, tasks):
                 yield result

@@ -4,7 +4,6 @@ Every image is read as 8-bit, 3-channel BGR (what BasicSR's ``imfrombytes`` hand
 replicated to three channels and an alpha channel is dropped; both are reported. Unreadable, truncated or 16-bit
 files are refused before anything is written, each one named.
 """
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,12 +49,11 @@ def list_images(folder, role='input'):
     return images
 
 
-def _truncation(path, head_and_tail):
-    """Why a PNG/JPEG file is cut short, or None."""
-    suffix = path.suffix.lower()
-    if suffix == '.png' and b'IEND' not in head_and_tail:
+def _truncation(image_format, tail):
+    """Why a PNG/JPEG file is cut short (its end marker is missing from ``tail``), or None."""
+    if image_format == 'PNG' and b'IEND' not in tail:
         return 'truncated: the PNG ends before its IEND chunk'
-    if suffix in ('.jpg', '.jpeg') and b'\xff\xd9' not in head_and_tail:
+    if image_format == 'JPEG' and b'\xff\xd9' not in tail:
         return 'truncated: the JPEG ends before its end-of-image marker'
     return None
 
@@ -73,12 +71,12 @@ def inspect_image(path):
     try:
         if path.stat().st_size == 0:
             return None, 'empty file (0 bytes)'
-        reason = _truncation(path, _read_tail(path))
-        if reason:
-            return None, reason
         with Image.open(path) as img:
             width, height = img.size
-            mode = img.mode
+            mode, image_format = img.mode, img.format
+        reason = _truncation(image_format, _read_tail(path))
+        if reason:
+            return None, reason
     except UnidentifiedImageError:
         return None, 'not a readable image (unknown or corrupt format)'
     except OSError as exc:
@@ -162,10 +160,3 @@ def mod_crop(img, scale):
     """Crop the bottom/right so that height and width are multiples of ``scale``."""
     height, width = img.shape[:2]
     return img[:height - height % scale, :width - width % scale]
-
-
-def png_info(path):
-    """``ImageInfo`` of an image this package wrote (trusted, header only)."""
-    with Image.open(io.BytesIO(Path(path).read_bytes()[:4096])) as img:
-        width, height = img.size
-    return ImageInfo(Path(path), height, width, False, False)

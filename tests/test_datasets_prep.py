@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import cv2
@@ -41,7 +42,7 @@ from datasets_prep import (  # noqa: E402
     prepare_div2k,
     prepare_realsr,
 )
-from datasets_prep.common import PrepError, run_cli  # noqa: E402
+from datasets_prep.common import PrepError, parallel_map, run_cli  # noqa: E402
 
 CROP, STEP = 48, 24
 #: name -> (photo, rows, cols, sub-images at 48/24)
@@ -696,3 +697,22 @@ def test_permission_error_is_clear_and_the_old_output_survives():
         assert digest(output) == before and partials(base) == []
     finally:
         shutil.rmtree(base)
+
+
+def _downscale_in_worker(seed):
+    """Pool task for the fork test: BasicSR's imresize, which runs torch (OpenMP) code."""
+    img = np.random.default_rng(seed).random((480, 480, 3))
+    return imresize(img, 1 / 4).shape
+
+
+def test_workers_forked_after_torch_ran_in_the_parent_do_not_hang():
+    # OpenCV's and torch's (OpenMP) thread pools now exist in this process
+    cv2.resize(np.zeros((1356, 2040, 3), np.uint8), (4080, 2712), interpolation=cv2.INTER_CUBIC)
+    imresize(np.random.default_rng(0).random((480, 480, 3)), 1 / 4)
+    results = []
+    runner = threading.Thread(target=lambda: results.extend(
+        parallel_map(_downscale_in_worker, range(4), workers=2, desc='fork check')), daemon=True)
+    runner.start()
+    runner.join(timeout=60)
+    assert not runner.is_alive(), 'worker processes hung after fork'
+    assert results == [(120, 120, 3)] * 4
