@@ -3,7 +3,8 @@
     python datasets_prep/prepare_benchmarks.py --input ~/Downloads/benchmarks          # every set found there
     python datasets_prep/prepare_benchmarks.py --input ~/Downloads/benchmarks --sets Set5 Set14 --lmdb
 
-Looks in ``--input`` for each set's folder (names compared case-insensitively; aliases in brackets):
+Looks in ``--input`` (or takes ``--input`` itself, e.g. ``--input downloads/Set5``) for each set's folder (names
+compared case-insensitively; aliases in brackets):
 Set5, Set14, BSD100 [B100, BSDS100], Urban100, Manga109, DIV2K_val [DIV2K_valid, or DIV2K's own
 ``DIV2K_valid_HR/`` + ``DIV2K_valid_LR_bicubic/X4/``], PIRM_val [PIRM_valid, PIRM_self_val], PIRM_test.
 Inside a set folder the HR images are in ``HR/`` [GTmod12, GT, Original] or directly in the set folder, and
@@ -74,9 +75,10 @@ def find_child(folder, relative_names):
 
 
 def locate_set(input_dir, name, scale):
-    """``(hr_dir, lr_dir or None)`` of benchmark ``name`` under ``input_dir``, or None if it is not there."""
+    """``(hr_dir, lr_dir or None)`` of benchmark ``name`` in ``input_dir`` (or ``input_dir`` itself), or None."""
     input_dir = Path(input_dir)
-    set_dir = find_child(input_dir, BENCHMARKS[name])
+    is_the_set = input_dir.name.lower() in {alias.lower() for alias in BENCHMARKS[name]}
+    set_dir = input_dir if is_the_set else find_child(input_dir, BENCHMARKS[name])
     if set_dir is None and name == 'DIV2K_val':
         hr_dir = find_child(input_dir, ['DIV2K_valid_HR'])
         if hr_dir is not None:

@@ -37,8 +37,8 @@ from datasets_prep.common import (  # noqa: E402
     run_cli,
     warn,
 )
-from datasets_prep.create_lmdb import build_lmdb_in_workspace, verify_pair  # noqa: E402
-from datasets_prep.extract_subimages import extract_into  # noqa: E402
+from datasets_prep.create_lmdb import build_lmdb_in_workspace, check_free_space, verify_pair  # noqa: E402
+from datasets_prep.extract_subimages import count_subimages, extract_into  # noqa: E402
 from datasets_prep.generate_bicubic_lr import generate_into  # noqa: E402
 from datasets_prep.images import list_images, report_colour_conversions, scan_images  # noqa: E402
 from datasets_prep.staging import Workspace, move_into_place, refuse_existing, strip_bookkeeping  # noqa: E402
@@ -57,6 +57,15 @@ def output_paths(output, scales, keep_folders, name='DIV2K_train'):
         for scale in scales:
             paths[f'LR_bicubic_X{scale}_sub'] = output / f'{name}_LR_bicubic' / f'X{scale}_sub'
     return paths
+
+
+def disk_needed(infos, scales, crop_size, step, thresh_size):
+    """Rough peak disk use: the sub-image PNGs and their LMDB (each about the input bytes times the area the
+    overlapping crops cover), plus 1/scale^2 of that for every LR scale."""
+    subimage_bytes = sum(
+        i.path.stat().st_size * count_subimages(i.height, i.width, crop_size, step, thresh_size) * crop_size ** 2
+        / (i.height * i.width) for i in infos)
+    return int(2 * subimage_bytes * (1 + sum(1 / s ** 2 for s in scales)))
 
 
 def prepare_div2k(input_dir='datasets/DIV2K/DIV2K_train_HR', output='datasets/DIV2K', scales=(4,), crop_size=480,
@@ -78,7 +87,10 @@ def prepare_div2k(input_dir='datasets/DIV2K/DIV2K_train_HR', output='datasets/DI
     params = {'step': 'prepare_div2k', 'inputs': [[i.name, i.path.stat().st_size] for i in infos],
               'scales': scales, 'crop_size': crop_size, 'step_size': step, 'thresh_size': thresh_size,
               'compress_level': compress_level}
-    with Workspace(Path(output) / 'DIV2K_train_sub.partial', params) as workspace:
+    workspace_path = Path(output) / 'DIV2K_train_sub.partial'
+    if not workspace_path.exists():
+        check_free_space(workspace_path, disk_needed(infos, scales, crop_size, step, thresh_size))
+    with Workspace(workspace_path, params) as workspace:
         hr_dir = workspace.path / 'HR_sub'
         hr_dir.mkdir(exist_ok=True)
         records = extract_into(infos, hr_dir, crop_size, step, thresh_size, compress_level, workers,

@@ -716,3 +716,17 @@ def test_workers_forked_after_torch_ran_in_the_parent_do_not_hang():
     runner.join(timeout=60)
     assert not runner.is_alive(), 'worker processes hung after fork'
     assert results == [(120, 120, 3)] * 4
+
+
+def test_div2k_refuses_to_start_without_the_disk_space_it_needs(tmp_path, hr_dir, monkeypatch):
+    infos = prepare_div2k.scan_images(prepare_div2k.list_images(hr_dir))
+    needed = prepare_div2k.disk_needed(infos, [4], CROP, STEP, 0)
+    input_bytes = sum(p.stat().st_size for p in hr_dir.iterdir())
+    assert 2 * input_bytes < needed < 20 * input_bytes  # the crops overlap: more than the input, not absurdly so
+    monkeypatch.setattr(create_lmdb.shutil, 'disk_usage', lambda path: shutil._ntuple_diskusage(10**9, 10**9, 1000))
+    code, _, stderr = run_main(prepare_div2k, '--input', hr_dir, '--output', tmp_path / 'DIV2K', '--crop-size', CROP,
+                               '--step', STEP)
+    assert code == 2
+    assert f'error: not enough disk space for {tmp_path / "DIV2K" / "DIV2K_train_sub.partial"}: it needs about ' \
+           in stderr and ', 1.0 kB are free' in stderr
+    assert not (tmp_path / 'DIV2K').exists()
