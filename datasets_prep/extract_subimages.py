@@ -72,7 +72,7 @@ def extract_into(infos, out_dir, crop_size, step, thresh_size, compress_level, w
     Images smaller than the crop are skipped with a warning; PrepError if that leaves nothing.
     """
     usable = [i for i in infos if i.height >= crop_size and i.width >= crop_size]
-    too_small = [f'{i.name} ({i.width}x{i.height})' for i in infos if i not in usable]
+    too_small = [f'{i.name} ({i.width}x{i.height})' for i in infos if i.height < crop_size or i.width < crop_size]
     if not usable:
         raise PrepError(f'every input image is smaller than --crop-size {crop_size}: {name_list(too_small)}')
     if too_small:

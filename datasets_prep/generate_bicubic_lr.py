@@ -86,7 +86,11 @@ def generate_into(infos, out_dir, scale, filename_tmpl, compress_level, workers,
 
     worker = functools.partial(downscale_one, out_dir=str(out_dir), scale=scale, filename_tmpl=filename_tmpl,
                                compress_level=compress_level)
-    return run_resumable(out_dir, [i.path for i in infos], worker, workers, desc or f'bicubic x{scale}')
+    records = run_resumable(out_dir, [i.path for i in infos], worker, workers, desc or f'bicubic x{scale}')
+    found = sum(1 for p in Path(out_dir).iterdir() if p.suffix == '.png')
+    if found != len(infos):
+        raise PrepError(f'{out_dir} holds {found} LR images, expected {len(infos)}; rerun with --overwrite')
+    return records
 
 
 def generate_folder(input_dir, output, scale=4, filename_tmpl='{}', compress_level=3, workers=1, overwrite=False):

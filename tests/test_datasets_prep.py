@@ -730,3 +730,23 @@ def test_div2k_refuses_to_start_without_the_disk_space_it_needs(tmp_path, hr_dir
     assert f'error: not enough disk space for {tmp_path / "DIV2K" / "DIV2K_train_sub.partial"}: it needs about ' \
            in stderr and ', 1.0 kB are free' in stderr
     assert not (tmp_path / 'DIV2K').exists()
+
+
+def test_benchmarks_hand_realsr_to_prepare_realsr(tmp_path):
+    downloads = tmp_path / 'downloads'
+    train, test = downloads / 'RealSR(V3)' / 'Canon' / 'Train' / '4', downloads / 'RealSR(V3)' / 'Canon' / 'Test' / '4'
+    hr = np.ascontiguousarray(data.astronaut()[:, :, ::-1])  # 512x512: crops at 0 and 32 each way, 4 sub-images
+    for folder, img in ((train, hr), (test, hr[:64, :64])):
+        folder.mkdir(parents=True)
+        cv2.imwrite(str(folder / 'Canon_001_HR.png'), img)
+        cv2.imwrite(str(folder / 'Canon_001_LR4.png'), cv2.resize(img, None, fx=0.25, fy=0.25,
+                                                                  interpolation=cv2.INTER_AREA))
+    code, stdout, stderr = run_main(prepare_benchmarks, '--input', downloads, '--output', tmp_path / 'benchmarks',
+                                    '--realsr-output', tmp_path / 'RealSR_V3', '--workers', 1)
+    assert code == 0, stderr
+    assert 'RealSR_V3: train: 1 pairs -> 4 sub-image pairs (LMDBs verified)' in stdout
+    assert 'skipped): Set5, Set14, BSD100, Urban100, Manga109, DIV2K_val, PIRM_val, PIRM_test' in stdout
+    assert (tmp_path / 'RealSR_V3' / 'train_LR_x4_sub.lmdb' / 'meta_info.txt').read_text().splitlines() == [
+        f'Canon_001_s00{k}.png (120,120,3) 1' for k in range(1, 5)]
+    assert (tmp_path / 'RealSR_V3' / 'test' / 'LR_x4' / 'Canon_001.png').is_file()
+    assert not (tmp_path / 'benchmarks').exists()
