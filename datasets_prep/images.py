@@ -74,6 +74,7 @@ def inspect_image(path):
         with Image.open(path) as img:
             width, height = img.size
             mode, image_format = img.mode, img.format
+            raw_mode = str(img.tile[0][3] if img.tile else '')  # 'RGB;16B' for a 16-bit PNG that PIL calls RGB
         reason = _truncation(image_format, _read_tail(path))
         if reason:
             return None, reason
@@ -81,8 +82,8 @@ def inspect_image(path):
         return None, 'not a readable image (unknown or corrupt format)'
     except OSError as exc:
         return None, f'cannot be read: {exc.strerror or exc}'
-    if mode in _HIGH_BIT_DEPTH_MODES:
-        return None, f'{mode} pixels: only 8-bit images are supported (convert it to 8-bit first)'
+    if mode in _HIGH_BIT_DEPTH_MODES or ';16' in raw_mode:
+        return None, '16-bit pixels: only 8-bit images are supported (convert it to 8-bit first)'
     grey = mode in ('1', 'L', 'LA', 'La')
     alpha = mode in ('LA', 'La', 'RGBA', 'RGBa', 'PA')
     return ImageInfo(path, height, width, grey, alpha), None

@@ -483,9 +483,11 @@ def test_unreadable_and_truncated_images_are_named_and_the_old_output_survives(m
     (bad / 'coffee.png').write_bytes(full[:len(full) // 2])
     (bad / 'notes.png').write_text('this is text, not a PNG')
     (bad / 'empty.png').write_bytes(b'')
+    cv2.imwrite(str(bad / 'deep.png'), photo('chelsea').astype(np.uint16) * 257)
     code, _, stderr = run_main(module, '--input', bad, '--output', output, '--overwrite', *extra)
     assert code == 2
-    assert 'error: 3 input image(s) cannot be used (fix or remove them; nothing was written):' in stderr
+    assert 'error: 4 input image(s) cannot be used (fix or remove them; nothing was written):' in stderr
+    assert f'{bad / "deep.png"}: 16-bit pixels: only 8-bit images are supported' in stderr
     assert f'{bad / "coffee.png"}: truncated: the PNG ends before its IEND chunk' in stderr
     assert f'{bad / "notes.png"}: not a readable image (unknown or corrupt format)' in stderr
     assert f'{bad / "empty.png"}: empty file (0 bytes)' in stderr
