@@ -2,10 +2,27 @@ import copy
 
 import torch
 from basicsr.utils import get_root_logger
+from torch import nn as nn
 
 from fasrgan_basicsr.archs.shared_extractor_arch import SharedFeatureExtractor
 
 from .gan_step import GANStepMixin
+
+
+class FeatureDiscriminator(nn.Module):
+    """A discriminator head reading an extractor's features: ``head(extractor(x))``.
+
+    Holds references to both (the extractor may be the generator's own): one module, so that
+    distributed training reduces the gradients of everything the discriminator's update trains.
+    """
+
+    def __init__(self, extractor, head):
+        super().__init__()
+        self.extractor = extractor
+        self.head = head
+
+    def forward(self, x):
+        return self.head(self.extractor(x))
 
 
 class FeatureSharingMixin(GANStepMixin):
@@ -63,8 +80,8 @@ class FeatureSharingMixin(GANStepMixin):
         super().setup_optimizers()
         self.optimizer_d.add_param_group({'params': list(self.net_d_extractor.parameters())})
 
-    def discriminator_input(self, img):
-        return self.net_d_extractor(img)
+    def build_discriminator(self):
+        return FeatureDiscriminator(self.net_d_extractor, self.net_d)
 
     def discriminator_parameters(self):
         params = list(self.net_d.parameters())

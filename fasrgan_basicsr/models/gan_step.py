@@ -4,6 +4,7 @@ from urllib.error import URLError
 
 import torch
 from basicsr.models.esrgan_model import ESRGANModel
+from torch.nn.parallel import DistributedDataParallel
 
 from fasrgan_basicsr.losses.adversarial import discriminator_adversarial_loss, generator_adversarial_loss
 
@@ -23,8 +24,9 @@ class GANStepMixin:
     optimizers, schedulers, EMA, saving and validation; this mixin replaces only
     ``optimize_parameters`` with a step built from small overridable pieces:
 
-    - :meth:`discriminate` — image batch → :class:`DiscriminatorOutput`, through
-      :meth:`discriminator_input` (the image itself, or features of it);
+    - :meth:`build_discriminator` — the module mapping an image batch to the discriminator's
+      outputs (``network_d`` itself, or a shared extractor followed by it);
+    - :meth:`discriminate` — image batch → :class:`DiscriminatorOutput`;
     - :meth:`discriminator_parameters` — what is frozen during the generator's update;
     - :meth:`generator_loss_terms` / :meth:`discriminator_loss_terms` — ordered dicts of
       weighted loss tensors; mixins add terms by extending them through ``super()``.
@@ -34,6 +36,16 @@ class GANStepMixin:
     generated batch; the discriminator's update runs it again on both, the generated batch
     detached. ``train.relativistic`` selects the relativistic-average form (default: on for an
     ``ESRGANModel`` host, off for a plain ``SRGANModel`` host).
+
+    Distributed training: ``self.net_d`` is kept unwrapped (checkpoints, optimizer, freezing);
+    the discriminator's update runs :meth:`build_discriminator`'s module inside its own
+    DistributedDataParallel (``find_unused_parameters`` for heads the loss does not use,
+    ``broadcast_buffers=False`` so BatchNorm's running statistics are never overwritten between
+    two forwards and one backward), so every parameter it trains — a shared extractor
+    included — has its gradient averaged over ranks. The generator's update runs the bare module:
+    it trains no discriminator parameter, and a shared extractor's gradient from that path is
+    averaged by the generator's own wrapper. Batch statistics (BatchNorm, the relativistic means)
+    are per rank, as in BasicSR's distributed ESRGAN.
     """
 
     # the option file's train keys this model family reads (BasicSR's SRGAN keys and ours);
@@ -50,15 +62,22 @@ class GANStepMixin:
                 'vgg19-dcbb9e9d.pth in experiments/pretrained_models/ or in '
                 f'{torch.hub.get_dir()}/checkpoints/, or remove perceptual_opt.') from err
         self.relativistic = self.opt['train'].get('relativistic', isinstance(self, ESRGANModel))
+        self.net_d = self.get_bare_model(self.net_d)
+        self.discriminator = self.build_discriminator()
+        self.discriminator_for_update = self.discriminator
+        if self.opt['dist']:
+            device_ids = [torch.cuda.current_device()] if self.device.type == 'cuda' else None
+            self.discriminator_for_update = DistributedDataParallel(
+                self.discriminator, device_ids=device_ids, find_unused_parameters=True, broadcast_buffers=False)
 
     # ----------------------------------------------------------------- pieces
-    def discriminator_input(self, img):
-        """What the discriminator module reads for an image batch: the image itself."""
-        return img
+    def build_discriminator(self):
+        """The module mapping an image batch to the discriminator's outputs: here ``network_d`` itself."""
+        return self.net_d
 
-    def discriminate(self, img):
-        """Run the discriminator on an image batch ``(B, 3, H, W)``."""
-        out = self.net_d(self.discriminator_input(img))
+    def discriminate(self, img, for_update=False):
+        """Run the discriminator on an image batch ``(B, 3, H, W)``; ``for_update`` in its own update."""
+        out = (self.discriminator_for_update if for_update else self.discriminator)(img)
         return DiscriminatorOutput(*out) if isinstance(out, (tuple, list)) else DiscriminatorOutput(out)
 
     def discriminator_parameters(self):
@@ -122,8 +141,8 @@ class GANStepMixin:
         """Update the discriminator on ``self.gt`` and the detached ``self.output``."""
         self.set_discriminator_trainable(True)
         self.optimizer_d.zero_grad(set_to_none=True)
-        real = self.discriminate(self.gt)
-        fake = self.discriminate(self.output.detach())
+        real = self.discriminate(self.gt, for_update=True)
+        fake = self.discriminate(self.output.detach(), for_update=True)
         terms = self.discriminator_loss_terms(real, fake)
         sum(terms.values()).backward()
         self.optimizer_d.step()
