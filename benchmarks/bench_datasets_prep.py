@@ -7,11 +7,13 @@ Builds DIV2K-sized (2040x1356) PNGs from scikit-image's photographs (upscaled, w
 like real photographs) in a temporary folder, runs the same functions the scripts run (``extract_into``,
 ``generate_into``, ``write_lmdb``) with the default recipe (480x480 every 240, x4, PNG level 3 files, level 1
 LMDB), prints a Markdown table and writes it to ``benchmarks/results/datasets_prep_<machine>.md``.
-images/s counts the step's inputs (HR images for extraction, sub-images for the other two); MB/s is bytes written.
+images/s counts the step's inputs (HR images for extraction, sub-images for the other two); MB/s is bytes written
+per wall-clock second; CPU s (this process and its workers) shows the cost when other processes share the CPUs.
 """
 import argparse
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -52,14 +54,20 @@ def folder_bytes(folder):
     return sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith('.'))
 
 
+def cpu_seconds():
+    """User + system CPU time of this process and its finished children (the pool workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def timed(step, workers, inputs, run, output):
-    """Run ``run()``, return one table row."""
-    started = time.perf_counter()
+    """Run ``run()``, return one table row (wall and CPU seconds: CPU time is not inflated by other processes)."""
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     outputs = run()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     written = folder_bytes(output)
     return {'step': step, 'workers': workers, 'inputs': inputs, 'outputs': outputs, 'seconds': seconds,
-            'images_per_s': inputs / seconds, 'mb_per_s': written / 1e6 / seconds, 'mb': written / 1e6}
+            'cpu': cpu, 'images_per_s': inputs / seconds, 'mb_per_s': written / 1e6 / seconds, 'mb': written / 1e6}
 
 
 def bench(work, images, workers_list):
@@ -106,12 +114,12 @@ def report(images, hr_bytes, rows, command, load):
         f'- load average (1 min) before/after: {load[0]:.2f} / {load[1]:.2f} (other processes share the CPUs when '
         'this is well above 0)',
         '',
-        '| step | workers | inputs | outputs | seconds | images/s | MB/s written |',
-        '|---|---:|---:|---:|---:|---:|---:|',
+        '| step | workers | inputs | outputs | wall s | CPU s | images/s | MB/s written |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|',
     ]
     for r in rows:
         lines.append(f"| {r['step']} | {r['workers']} | {r['inputs']} | {r['outputs']} | {r['seconds']:.2f} | "
-                     f"{r['images_per_s']:.2f} | {r['mb_per_s']:.1f} |")
+                     f"{r['cpu']:.2f} | {r['images_per_s']:.2f} | {r['mb_per_s']:.1f} |")
     return '\n'.join(lines) + '\n'
 
 
