@@ -69,7 +69,7 @@ def test_d_only_iterations_leave_the_generator_alone(tmp_path):
     g0 = snapshot(m.net_g)
     m.optimize_parameters(current_iter=3)
     assert changed(g0, m.net_g) == set()
-    assert 'l_g_gan' not in m.log_dict and 'l_d_map_real' in m.log_dict
+    assert 'l_g_gan' not in m.get_current_log() and 'l_d_map_real' in m.get_current_log()
 
 
 def test_loss_terms_equal_the_paper_formulas(model):
@@ -104,10 +104,10 @@ def test_loss_terms_equal_the_paper_formulas(model):
 def test_logging_covers_every_term_and_the_map_means_and_ema_moves(model):
     ema0 = snapshot(model.net_g_ema)
     model.optimize_parameters(current_iter=1)
-    assert set(model.log_dict) == {'l_g_pix', 'l_g_gan', 'l_g_fine', 'l_g_attention', 'l_d_real', 'l_d_fake',
+    assert set(model.get_current_log()) == {'l_g_pix', 'l_g_gan', 'l_g_fine', 'l_g_attention', 'l_d_real', 'l_d_fake',
                                    'l_d_map_real', 'l_d_map_fake', 'out_d_real', 'out_d_fake', 'out_d_map_real',
                                    'out_d_map_fake'}
-    assert 0 < model.log_dict['out_d_map_real'] < 1 and 0 < model.log_dict['out_d_map_fake'] < 1
+    assert 0 < model.get_current_log()['out_d_map_real'] < 1 and 0 < model.get_current_log()['out_d_map_fake'] < 1
     assert changed(ema0, model.net_g_ema) == set(ema0)
 
 
@@ -116,7 +116,7 @@ def test_without_fa_options_it_is_the_woFA_ablation(tmp_path):
     m.feed_data(tiny_batch())
     d0 = snapshot(m.net_d)
     m.optimize_parameters(current_iter=1)
-    assert {'l_g_fine', 'l_g_attention', 'l_d_map_real'}.isdisjoint(m.log_dict)
+    assert {'l_g_fine', 'l_g_attention', 'l_d_map_real'}.isdisjoint(m.get_current_log())
     # only the whole-image score is trained: the score-map decoder gets no gradient
     decoder = {k for k in d0 if k.startswith(('dec', 'to_map'))}
     assert changed(d0, m.net_d) - {RELATIVISTIC_INVARIANT} == set(d0) - decoder - {RELATIVISTIC_INVARIANT}

@@ -89,13 +89,11 @@ class FeatureSharingMixin(GANStepMixin):
             params += list(self.net_d_extractor.parameters())
         return params
 
-    def save(self, epoch, current_iter):
+    def discriminator_unchanged_by_generator_update(self):
+        return not self.share_extractor  # the generator's update trains the shared extractor
+
+    def save_discriminator(self, current_iter):
         if self.share_extractor:
-            return super().save(epoch, current_iter)
-        if hasattr(self, 'net_g_ema'):
-            self.save_network([self.net_g, self.net_g_ema], 'net_g', current_iter, param_key=['params', 'params_ema'])
-        else:
-            self.save_network(self.net_g, 'net_g', current_iter)
+            return super().save_discriminator(current_iter)
         self.save_network([self.net_d, self.net_d_extractor], 'net_d', current_iter,
                           param_key=['params', 'params_extractor'])
-        self.save_training_state(epoch, current_iter)

@@ -1,4 +1,5 @@
 from collections import OrderedDict
+from contextlib import nullcontext
 from typing import NamedTuple, Optional
 from urllib.error import URLError
 
@@ -7,6 +8,9 @@ from basicsr.models.esrgan_model import ESRGANModel
 from torch.nn.parallel import DistributedDataParallel
 
 from fasrgan_basicsr.losses.adversarial import discriminator_adversarial_loss, generator_adversarial_loss
+from fasrgan_basicsr.utils import resilience
+
+PRECISIONS = {None: None, 'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
 class DiscriminatorOutput(NamedTuple):
@@ -15,13 +19,16 @@ class DiscriminatorOutput(NamedTuple):
     score: torch.Tensor
     score_map: Optional[torch.Tensor] = None
 
+    def detach(self):
+        return DiscriminatorOutput(*(None if t is None else t.detach() for t in self))
+
 
 class GANStepMixin:
     """One GAN iteration for BasicSR's SRGAN-family models, generic over the discriminator.
 
     Put it before a BasicSR GAN model class (``SRGANModel``, ``ESRGANModel`` or a subclass):
     the host builds networks, losses (``pixel_opt``, ``perceptual_opt``, ``gan_opt``),
-    optimizers, schedulers, EMA, saving and validation; this mixin replaces only
+    optimizers, schedulers, EMA, saving and validation; this mixin replaces
     ``optimize_parameters`` with a step built from small overridable pieces:
 
     - :meth:`build_discriminator` — the module mapping an image batch to the discriminator's
@@ -31,11 +38,29 @@ class GANStepMixin:
     - :meth:`generator_loss_terms` / :meth:`discriminator_loss_terms` — ordered dicts of
       weighted loss tensors; mixins add terms by extending them through ``super()``.
 
-    The step is the straightforward one: the generator's update runs the discriminator on
-    the real batch (without grad: its outputs are constants for the generator) and on the
-    generated batch; the discriminator's update runs it again on both, the generated batch
-    detached. ``train.relativistic`` selects the relativistic-average form (default: on for an
-    ``ESRGANModel`` host, off for a plain ``SRGANModel`` host).
+    Two ways to compute one iteration, with the same mathematics:
+
+    - the straightforward one (:meth:`optimize_generator` then :meth:`optimize_discriminator`):
+      the generator's update runs the discriminator on the real batch (without grad: constants
+      for the generator) and on the generated batch; the discriminator's update runs it again on
+      both, the generated batch detached — four discriminator forwards;
+    - the reused one (:meth:`optimize_reusing_discriminator_outputs`, ``train.reuse_discriminator_outputs``,
+      default on): the discriminator runs once on each batch and both updates back-propagate
+      from those outputs, each restricted to its own parameters (``backward(inputs=...)``). It
+      is exact only while the generator's update leaves the discriminator unchanged, so models
+      whose discriminator shares the generator's extractor keep the straightforward step
+      (:meth:`discriminator_unchanged_by_generator_update`).
+      Gradients equal the straightforward ones up to float round-off; BatchNorm running
+      statistics are updated by two forwards instead of four, so they differ.
+
+    Other ``train`` options: ``relativistic`` (default: on for an ``ESRGANModel`` host, off for a
+    plain ``SRGANModel`` host), ``mixed_precision`` (``bf16`` | ``fp16`` autocast, fp16 with a
+    gradient scaler), ``channels_last`` and ``compile`` (``torch.compile`` the training forwards;
+    ``true`` for inductor or a backend name).
+
+    Losses are kept on the device: no host–device synchronisation happens in the step. They are
+    read at logging intervals (:meth:`get_current_log`), where a non-finite value, whose first
+    iteration is tracked on the device, stops training (also checked before every save).
 
     Distributed training: ``self.net_d`` is kept unwrapped (checkpoints, optimizer, freezing);
     the discriminator's update runs :meth:`build_discriminator`'s module inside its own
@@ -51,7 +76,8 @@ class GANStepMixin:
     # the option file's train keys this model family reads (BasicSR's SRGAN keys and ours);
     # the option check reports any other key as unknown
     TRAIN_OPTIONS = ('ema_decay', 'optim_g', 'optim_d', 'scheduler', 'total_iter', 'warmup_iter', 'pixel_opt',
-                     'ldl_opt', 'perceptual_opt', 'gan_opt', 'net_d_iters', 'net_d_init_iters', 'relativistic')
+                     'ldl_opt', 'perceptual_opt', 'gan_opt', 'net_d_iters', 'net_d_init_iters', 'relativistic',
+                     'reuse_discriminator_outputs', 'mixed_precision', 'channels_last', 'compile')
 
     def init_training_settings(self):
         try:
@@ -61,23 +87,54 @@ class GANStepMixin:
                 'Could not fetch the VGG19 weights needed by train.perceptual_opt (no network?). Put '
                 'vgg19-dcbb9e9d.pth in experiments/pretrained_models/ or in '
                 f'{torch.hub.get_dir()}/checkpoints/, or remove perceptual_opt.') from err
-        self.relativistic = self.opt['train'].get('relativistic', isinstance(self, ESRGANModel))
+        train_opt = self.opt['train']
+        self.relativistic = train_opt.get('relativistic', isinstance(self, ESRGANModel))
         self.net_d = self.get_bare_model(self.net_d)
         self.discriminator = self.build_discriminator()
-        self.discriminator_for_update = self.discriminator
+        self._setup_speed_options(train_opt)
+        self.reuse_discriminator_outputs = (train_opt.get('reuse_discriminator_outputs', True) and
+                                            self.discriminator_unchanged_by_generator_update())
+        self._last_terms = OrderedDict()
+        self._first_nonfinite = OrderedDict()
+
+    def _setup_speed_options(self, train_opt):
+        precision = train_opt.get('mixed_precision')
+        if precision not in PRECISIONS:
+            raise ValueError(f'train:mixed_precision must be one of bf16, fp16, fp32 or ~, got {precision!r}.')
+        self.amp_dtype = PRECISIONS[precision]
+        self.grad_scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype is torch.float16)
+        self.memory_format = torch.channels_last if train_opt.get('channels_last') else torch.contiguous_format
+        for net in (self.net_g, self.discriminator):
+            net.to(memory_format=self.memory_format)
+        backend = train_opt.get('compile')
+        if backend not in (None, False, True) and not isinstance(backend, str):
+            raise ValueError(f'train:compile must be true, false or a torch.compile backend name, got {backend!r}.')
+
+        def compile_(module):
+            if not backend:
+                return module
+            return torch.compile(module, backend='inductor' if backend is True else backend)
+
+        self.generator_forward = compile_(self.net_g)
+        self.discriminator_forward = compile_(self.discriminator)
+        self.discriminator_for_update = self.discriminator_forward
         if self.opt['dist']:
             device_ids = [torch.cuda.current_device()] if self.device.type == 'cuda' else None
-            self.discriminator_for_update = DistributedDataParallel(
-                self.discriminator, device_ids=device_ids, find_unused_parameters=True, broadcast_buffers=False)
+            self.discriminator_for_update = compile_(DistributedDataParallel(
+                self.discriminator, device_ids=device_ids, find_unused_parameters=True, broadcast_buffers=False))
 
     # ----------------------------------------------------------------- pieces
     def build_discriminator(self):
         """The module mapping an image batch to the discriminator's outputs: here ``network_d`` itself."""
         return self.net_d
 
+    def discriminator_unchanged_by_generator_update(self):
+        """Whether the generator's update leaves every discriminator parameter as it was."""
+        return True
+
     def discriminate(self, img, for_update=False):
         """Run the discriminator on an image batch ``(B, 3, H, W)``; ``for_update`` in its own update."""
-        out = (self.discriminator_for_update if for_update else self.discriminator)(img)
+        out = (self.discriminator_for_update if for_update else self.discriminator_forward)(img)
         return DiscriminatorOutput(*out) if isinstance(out, (tuple, list)) else DiscriminatorOutput(out)
 
     def discriminator_parameters(self):
@@ -88,12 +145,24 @@ class GANStepMixin:
         for p in self.discriminator_parameters():
             p.requires_grad = flag
 
+    def feed_data(self, data):
+        super().feed_data(data)
+        memory_format = getattr(self, 'memory_format', torch.contiguous_format)
+        self.lq = self.lq.contiguous(memory_format=memory_format)
+        if hasattr(self, 'gt'):
+            self.gt = self.gt.contiguous(memory_format=memory_format)
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
     def generator_loss_terms(self, output, gt, real, fake):
         """Weighted generator losses: pixel, perceptual (+style), whole-image adversarial.
 
         Args:
             output, gt: generated and ground-truth batches ``(B, 3, H, W)``.
-            real, fake: :class:`DiscriminatorOutput` of ``gt`` (no grad) and ``output``.
+            real, fake: :class:`DiscriminatorOutput` of ``gt`` (constants) and ``output``.
         """
         terms = OrderedDict()
         if self.cri_pix:
@@ -108,7 +177,7 @@ class GANStepMixin:
         return terms
 
     def discriminator_loss_terms(self, real, fake):
-        """Discriminator losses from its outputs on the real and the (detached) generated batch."""
+        """Discriminator losses from its outputs on the real and the generated batch."""
         terms = OrderedDict()
         terms['l_d_real'], terms['l_d_fake'] = discriminator_adversarial_loss(self.cri_gan, real.score, fake.score,
                                                                               self.relativistic)
@@ -121,37 +190,107 @@ class GANStepMixin:
     def generator_updates_at(self, current_iter):
         return current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters
 
+    def _backward(self, loss, **kwargs):
+        self.grad_scaler.scale(loss).backward(**kwargs)
+
     # ------------------------------------------------------------------- step
     def optimize_generator(self, current_iter):
-        """Forward the generator; on generator iterations, update it. Returns its loss terms."""
+        """Straightforward step, part 1: forward the generator; on generator iterations, update it."""
         self.set_discriminator_trainable(False)
         self.optimizer_g.zero_grad(set_to_none=True)
-        self.output = self.net_g(self.lq)
-        if not self.generator_updates_at(current_iter):
-            return OrderedDict()
-        with torch.no_grad():
-            real = self.discriminate(self.gt)
-        fake = self.discriminate(self.output)
-        terms = self.generator_loss_terms(self.output, self.gt, real, fake)
-        sum(terms.values()).backward()
-        self.optimizer_g.step()
+        with self.autocast():
+            self.output = self.generator_forward(self.lq)
+            if not self.generator_updates_at(current_iter):
+                return OrderedDict()
+            with torch.no_grad():
+                real = self.discriminate(self.gt)
+            fake = self.discriminate(self.output)
+            terms = self.generator_loss_terms(self.output, self.gt, real, fake)
+        self._backward(sum(terms.values()))
+        self.grad_scaler.step(self.optimizer_g)
         return terms
 
     def optimize_discriminator(self):
-        """Update the discriminator on ``self.gt`` and the detached ``self.output``."""
+        """Straightforward step, part 2: update the discriminator on ``self.gt`` and the detached ``self.output``."""
         self.set_discriminator_trainable(True)
         self.optimizer_d.zero_grad(set_to_none=True)
-        real = self.discriminate(self.gt, for_update=True)
-        fake = self.discriminate(self.output.detach(), for_update=True)
-        terms = self.discriminator_loss_terms(real, fake)
-        sum(terms.values()).backward()
-        self.optimizer_d.step()
+        with self.autocast():
+            real = self.discriminate(self.gt, for_update=True)
+            fake = self.discriminate(self.output.detach(), for_update=True)
+            terms = self.discriminator_loss_terms(real, fake)
+        self._backward(sum(terms.values()))
+        self.grad_scaler.step(self.optimizer_d)
+        terms.update(self.discriminator_output_stats(real, fake))
+        return terms
+
+    def optimize_reusing_discriminator_outputs(self, current_iter):
+        """One discriminator forward per batch serving both updates (see the class docstring)."""
+        update_g = self.generator_updates_at(current_iter)
+        self.set_discriminator_trainable(True)
+        self.optimizer_g.zero_grad(set_to_none=True)
+        self.optimizer_d.zero_grad(set_to_none=True)
+        with self.autocast():
+            self.output = self.generator_forward(self.lq)
+            real = self.discriminate(self.gt, for_update=True)
+            fake = self.discriminate(self.output if update_g else self.output.detach(), for_update=True)
+            terms = OrderedDict()
+            if update_g:
+                terms.update(self.generator_loss_terms(self.output, self.gt, real.detach(), fake))
+            d_terms = self.discriminator_loss_terms(real, fake)
+        if update_g:  # gradient to the generator only; the discriminator's graph is kept for its own loss
+            self._backward(sum(terms.values()), inputs=list(self.net_g.parameters()), retain_graph=True)
+        self._backward(sum(d_terms.values()), inputs=[p for g in self.optimizer_d.param_groups for p in g['params']])
+        if update_g:
+            self.grad_scaler.step(self.optimizer_g)
+        self.grad_scaler.step(self.optimizer_d)
+        terms.update(d_terms)
         terms.update(self.discriminator_output_stats(real, fake))
         return terms
 
     def optimize_parameters(self, current_iter):
-        log = self.optimize_generator(current_iter)
-        log.update(self.optimize_discriminator())
-        self.log_dict = self.reduce_loss_dict(log)
+        if self.reuse_discriminator_outputs:
+            terms = self.optimize_reusing_discriminator_outputs(current_iter)
+        else:
+            terms = self.optimize_generator(current_iter)
+            terms.update(self.optimize_discriminator())
+        self.grad_scaler.update()
+        self._last_terms = OrderedDict((k, v.detach()) for k, v in terms.items())
+        self._track_finite(current_iter)
         if self.ema_decay > 0:
             self.model_ema(decay=self.ema_decay)
+
+    # ------------------------------------------------------------- logging, divergence
+    def _track_finite(self, current_iter):
+        """Record, on the device, the first iteration at which each loss term was not finite."""
+        for name, value in self._last_terms.items():
+            first = self._first_nonfinite.get(name)
+            if first is None:
+                first = torch.full((), -1, dtype=torch.long, device=value.device)
+            self._first_nonfinite[name] = torch.where(~torch.isfinite(value).all() & (first < 0), current_iter, first)
+
+    def check_finite(self):
+        """Raise :class:`~fasrgan_basicsr.utils.resilience.DivergenceError` if a loss term was ever non-finite."""
+        firsts = torch.stack(list(self._first_nonfinite.values())).tolist() if self._first_nonfinite else []
+        # the earliest iteration; within it, the first term computed
+        bad = sorted((it, order, name) for order, (name, it) in enumerate(zip(self._first_nonfinite, firsts))
+                     if it >= 0)
+        if resilience.SESSION.agreed(int(bool(bad))):
+            term, it = (bad[0][2], bad[0][0]) if bad else ('(on another rank)', resilience.SESSION.iter)
+            raise resilience.DivergenceError(resilience.divergence_message(term, it, self.opt['path']['models']))
+
+    def get_current_log(self):
+        self.check_finite()
+        return self.reduce_loss_dict(self._last_terms)
+
+    def save(self, epoch, current_iter):
+        """Networks then the training state (the resume marker), after checking no loss diverged."""
+        self.check_finite()
+        if hasattr(self, 'net_g_ema'):
+            self.save_network([self.net_g, self.net_g_ema], 'net_g', current_iter, param_key=['params', 'params_ema'])
+        else:
+            self.save_network(self.net_g, 'net_g', current_iter)
+        self.save_discriminator(current_iter)
+        self.save_training_state(epoch, current_iter)
+
+    def save_discriminator(self, current_iter):
+        self.save_network(self.net_d, 'net_d', current_iter)

@@ -205,14 +205,18 @@ def _wrap_next(next_batch):
     return wrapped
 
 
+def divergence_message(term, iteration, models_dir):
+    return (f'loss term {term} became non-finite at iteration {iteration}: training stopped before saving anything. '
+            f'The newest checkpoint in {models_dir} is the last good one.')
+
+
 def reduce_loss_dict(self, loss_dict):
     """``BaseModel.reduce_loss_dict``, then stop on a non-finite value (all ranks agree with rank 0)."""
     log = _ORIGINAL['reduce_loss_dict'](self, loss_dict)
     bad = [name for name, value in log.items() if not math.isfinite(value)]
     if SESSION.agreed(int(bool(bad)), op='broadcast'):
-        term = f'loss term {bad[0]} is {log[bad[0]]}' if bad else 'a loss term is not finite on rank 0'
-        raise DivergenceError(f'{term} at iteration {SESSION.iter}: training stopped before saving anything. The '
-                              f'newest checkpoint in {self.opt["path"]["models"]} is the last good one.')
+        raise DivergenceError(divergence_message(bad[0] if bad else '(on rank 0)', SESSION.iter,
+                                                 self.opt['path']['models']))
     return log
 
 
