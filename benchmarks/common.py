@@ -1,0 +1,97 @@
+"""Shared pieces of the benchmark scripts: timing, peak memory, the machine's name, Markdown tables.
+
+Every script measures its baseline in the same process (or the same run of child processes) and
+prints ratios against it; nothing here is a pass/fail threshold.
+"""
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / 'benchmarks' / 'results'
+
+
+def machine_name(device):
+    """A short description of the hardware the numbers come from."""
+    if device == 'cuda':
+        return torch.cuda.get_device_name(0)
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return f'{cpu}, {torch.get_num_threads()} threads'
+
+
+def machine_slug(device):
+    name = machine_name(device).split(',')[0]
+    return ''.join(c if c.isalnum() else '-' for c in name).strip('-').lower()[:40] + f'-{device}'
+
+
+def sync(device):
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def time_it(fn, device, repeats, warmup):
+    """Median, min and max seconds of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return {'median': statistics.median(times), 'min': min(times), 'max': max(times)}
+
+
+@contextmanager
+def peak_memory(device, out):
+    """Record the peak memory of the block in ``out['peak_mib']``: CUDA allocations, or this process's peak RSS."""
+    if device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    yield
+    if device == 'cuda':
+        out['peak_mib'] = torch.cuda.max_memory_allocated() / 2**20
+    else:  # ru_maxrss is in KiB on Linux; one configuration per child process keeps it meaningful
+        out['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(script, args):
+    """Run ``script --child ARGS`` in a fresh process and return the JSON it prints last."""
+    proc = subprocess.run([sys.executable, str(script), '--child', *args], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONWARNINGS='ignore'))
+    if proc.returncode != 0:
+        raise RuntimeError(f'{script} --child {" ".join(args)} failed:\n{proc.stderr[-3000:]}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def fmt_time(t):
+    return f'{t["median"] * 1000:.1f} ms ({t["min"] * 1000:.1f}–{t["max"] * 1000:.1f})'
+
+
+def markdown_table(header, rows):
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
+    return '\n'.join(lines)
+
+
+def write_result(name, device, title, body):
+    """Write ``benchmarks/results/<name>_<machine>.md`` and return its path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f'{name}_{machine_slug(device)}.md'
+    path.write_text(f'# {title}\n\nMachine: {machine_name(device)}; torch {torch.__version__}; '
+                    f'{time.strftime("%Y-%m-%d")}.\n\n{body}\n')
+    return path
