@@ -33,7 +33,11 @@ HIGHER_IS_BETTER = {'psnr', 'ssim', 'ma'}
 METHODS = {  # results folder (test option ``name``) → column label, in the paper's column order
     'Bicubic_x4': 'Bicubic', 'RRDBNet_PSNR_x4': 'RRDB (PSNR)', 'SRGAN_x4': 'SRGAN', 'SRGAN_FA_x4': 'SRGAN_FA',
     'SRGAN_Fs_x4': 'SRGAN_Fs', 'ESRGAN_x4': 'ESRGAN', 'FASRGAN_x4': 'FASRGAN', 'FsSRGAN_x4': 'Fs-SRGAN',
-    'FAFsSRGAN_x4': 'FA+Fs-SRGAN', 'FASRGAN_x4_RealSR_FT': 'FASRGAN (FT)', 'FsSRGAN_x4_RealSR_FT': 'Fs-SRGAN (FT)'}
+    'FAFsSRGAN_x4': 'FA+Fs-SRGAN', 'FASRGAN_x4_RealSR_FT': 'FASRGAN (FT)', 'FsSRGAN_x4_RealSR_FT': 'Fs-SRGAN (FT)',
+    # ablations (ASCII: the plots' font has no Greek letters)
+    'FASRGAN_woFA_x4': 'FASRGAN w/o FA', 'FASRGAN_lambda2_0.05_x4': 'FASRGAN lambda2=0.05',
+    'FASRGAN_lambda2_0.005_x4': 'FASRGAN lambda2=0.005', 'FsSRGAN_woFs_x4': 'Fs-SRGAN w/o Fs',
+    'FsSRGAN_E2G15_x4': 'Fs-SRGAN E2G15', 'FsSRGAN_E3G14_x4': 'Fs-SRGAN E3G14', 'FsSRGAN_E4G13_x4': 'Fs-SRGAN E4G13'}
 REALSR_SUFFIX = '_RealSR'  # results/FASRGAN_x4_RealSR joins the FASRGAN_x4 column (a RealSR_V3_test row)
 
 
