@@ -110,12 +110,19 @@ def test_feature_sharing_files_have_the_paper_settings():
         'FsMSRResNet', 1, 13)
 
 
-@pytest.mark.parametrize('path', sorted((OPTIONS / 'test').glob('test_*.yml')), ids=lambda p: p.name)
+@pytest.mark.parametrize('path', sorted((OPTIONS / 'test').rglob('test_*.yml')),
+                         ids=lambda p: str(p.relative_to(OPTIONS / 'test')))
 def test_test_files_load_the_generator_their_training_file_trains(path):
     test = load(path.relative_to(OPTIONS))
+    names = [d['name'] for d in test['datasets'].values()]
+    assert names == (['RealSR_V3_test'] if path.parent.name == 'RealSR_V3' else
+                     ['Set5', 'Set14', 'BSD100', 'Urban100', 'Manga109', 'DIV2K_val', 'PIRM_val', 'PIRM_test'])
+    assert test['model_type'] == 'SRModel'
+    assert {'psnr', 'ssim', 'lpips', 'niqe', 'rmse'} <= set(test['val']['metrics'])
+    if test['network_g']['type'] == 'Bicubic':
+        assert test['path']['pretrain_network_g'] is None
+        return
     exp = test['path']['pretrain_network_g'].split('/')[1]
     trains = [load(p.name) for p in OPTIONS.glob('train_*.yml')]
     train = next(t for t in trains if t['name'] == exp)
-    assert test['network_g'] == train['network_g'] and test['model_type'] == 'SRModel'
-    assert [d['name'] for d in test['datasets'].values()] == ['Set5', 'Set14', 'BSD100', 'Urban100', 'Manga109',
-                                                               'DIV2K_val', 'PIRM_val', 'PIRM_test']
+    assert test['network_g'] == train['network_g']
