@@ -1,10 +1,10 @@
 import copy
 
-import torch
 from basicsr.utils import get_root_logger
 from torch import nn as nn
 
 from fasrgan_basicsr.archs.shared_extractor_arch import SharedFeatureExtractor
+from fasrgan_basicsr.utils.checkpoint import torch_load
 
 from .gan_step import GANStepMixin
 
@@ -69,7 +69,7 @@ class FeatureSharingMixin(GANStepMixin):
         load_path = self.opt['path'].get('pretrain_network_d')
         if load_path is None:
             return
-        ckpt = torch.load(load_path, map_location='cpu', weights_only=True)
+        ckpt = torch_load(load_path)
         if 'params_extractor' in ckpt:
             self.net_d_extractor.load_state_dict(ckpt['params_extractor'])
         else:
