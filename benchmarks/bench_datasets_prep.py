@@ -60,14 +60,30 @@ def cpu_seconds():
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def machine_busy_seconds():
+    """CPU-seconds all processes on the machine have used (Linux /proc/stat; 0 elsewhere)."""
+    try:
+        ticks = [int(v) for v in Path('/proc/stat').read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return (sum(ticks[:8]) - idle) / os.sysconf('SC_CLK_TCK')
+
+
 def timed(step, workers, inputs, run, output):
-    """Run ``run()``, return one table row (wall and CPU seconds: CPU time is not inflated by other processes)."""
-    started, cpu_started = time.perf_counter(), cpu_seconds()
+    """Run ``run()``, return one table row.
+
+    CPU s is this process and its workers; "others" is the CPU time other processes took meanwhile (when it is
+    close to the wall time, another process held a whole CPU and the workers could not all run).
+    """
+    started, cpu_started, busy_started = time.perf_counter(), cpu_seconds(), machine_busy_seconds()
     outputs = run()
     seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
+    others = max(0.0, machine_busy_seconds() - busy_started - cpu)
     written = folder_bytes(output)
     return {'step': step, 'workers': workers, 'inputs': inputs, 'outputs': outputs, 'seconds': seconds,
-            'cpu': cpu, 'images_per_s': inputs / seconds, 'mb_per_s': written / 1e6 / seconds, 'mb': written / 1e6}
+            'cpu': cpu, 'others': others, 'images_per_s': inputs / seconds, 'mb_per_s': written / 1e6 / seconds,
+            'mb': written / 1e6}
 
 
 def bench(work, images, workers_list):
@@ -114,12 +130,17 @@ def report(images, hr_bytes, rows, command, load):
         f'- load average (1 min) before/after: {load[0]:.2f} / {load[1]:.2f} (other processes share the CPUs when '
         'this is well above 0)',
         '',
-        '| step | workers | inputs | outputs | wall s | CPU s | images/s | MB/s written |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|',
+        '| step | workers | inputs | outputs | wall s | CPU s | others\' CPU s | images/s | MB/s written |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ]
     for r in rows:
         lines.append(f"| {r['step']} | {r['workers']} | {r['inputs']} | {r['outputs']} | {r['seconds']:.2f} | "
-                     f"{r['cpu']:.2f} | {r['images_per_s']:.2f} | {r['mb_per_s']:.1f} |")
+                     f"{r['cpu']:.2f} | {r['others']:.2f} | {r['images_per_s']:.2f} | {r['mb_per_s']:.1f} |")
+    contended = [r for r in rows if r['others'] > 0.5 * r['seconds']]
+    if contended:
+        lines += ['', f"Caveat: in {len(contended)} of {len(rows)} rows other processes used more than half a CPU "
+                  "(others' CPU s > wall s / 2), so those rows understate what the workers can do on idle CPUs; "
+                  'CPU s per input is the contention-free cost.']
     return '\n'.join(lines) + '\n'
 
 
