@@ -15,6 +15,7 @@ setup(
         'torchvision>=0.15',
         'numpy',
         'opencv-python',
+        'Pillow',
         'lpips',
         'pyyaml',
         'lmdb',
