@@ -108,20 +108,27 @@ def run_entry(script, opt, root, *args, opt_name='opt.yml', check=True):
     return proc
 
 
+def write_stand_in_weights(torch_home, build, filename, std=0.01):
+    """Random weights of ``build()``'s shapes where torchvision's loader looks: ``<torch_home>/hub/checkpoints``.
+
+    No model weights can be downloaded here; the real loading code reads these. Returns the state saved,
+    so tests can check that the loader read exactly it.
+    """
+    with torch.device('meta'):
+        shapes = {k: v.shape for k, v in build().state_dict().items()}
+    gen = torch.Generator().manual_seed(0)
+    state = {k: torch.randn(shape, generator=gen) * std for k, shape in shapes.items()}
+    ckpt_dir = Path(torch_home) / 'hub' / 'checkpoints'
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(state, ckpt_dir / filename)
+    return state
+
+
 @pytest.fixture
 def stand_in_vgg19(tmp_path, monkeypatch):
-    """A VGG19 checkpoint of the right shapes in a temporary torch cache (no download possible here).
-
-    Returns the state dict saved, so tests can check that the real loader read exactly it.
-    """
+    """A VGG19 checkpoint of the right shapes in a temporary torch cache; returns the state saved."""
     from torchvision.models import vgg19
-    with torch.device('meta'):
-        shapes = {k: v.shape for k, v in vgg19().state_dict().items()}
-    gen = torch.Generator().manual_seed(0)
-    state = {k: torch.randn(shape, generator=gen) * 0.01 for k, shape in shapes.items()}
-    ckpt_dir = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
-    ckpt_dir.mkdir(parents=True)
-    torch.save(state, ckpt_dir / 'vgg19-dcbb9e9d.pth')
+    state = write_stand_in_weights(tmp_path / 'torch_home', vgg19, 'vgg19-dcbb9e9d.pth')
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
     monkeypatch.chdir(tmp_path)  # no experiments/pretrained_models/vgg19-dcbb9e9d.pth here
     return state

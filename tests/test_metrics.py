@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from basicsr.metrics import calculate_metric, calculate_niqe
-from conftest import SHARED
+from conftest import SHARED, write_stand_in_weights
 
 from fasrgan_basicsr.evaluation import unavailable
 from fasrgan_basicsr.metrics import lpips_metric, pi_metric
@@ -46,13 +46,7 @@ def basicsr_log():
 def stand_in_alexnet(tmp_path, monkeypatch):
     """torchvision's AlexNet checkpoint with the right shapes in a temporary torch cache; returns the state saved."""
     from torchvision.models import alexnet
-    with torch.device('meta'):
-        shapes = {k: v.shape for k, v in alexnet().state_dict().items()}
-    gen = torch.Generator().manual_seed(0)
-    state = {k: torch.randn(shape, generator=gen) * 0.05 for k, shape in shapes.items()}
-    ckpt_dir = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
-    ckpt_dir.mkdir(parents=True)
-    torch.save(state, ckpt_dir / lpips_metric.ALEXNET_FILE)
+    state = write_stand_in_weights(tmp_path / 'torch_home', alexnet, lpips_metric.ALEXNET_FILE, std=0.05)
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
     lpips_metric.clear_cache()
     yield state
