@@ -11,7 +11,7 @@ import yaml
 from basicsr.archs import build_network
 from conftest import REPO, TINY_D, TINY_G
 
-from fasrgan_basicsr.utils.checkpoint import load_network, load_state_dict
+from fasrgan_basicsr.utils.checkpoint import CheckpointError, load_network, load_state_dict
 
 PWNED = 'pwned'  # the file the payload would create in the working directory
 
@@ -44,7 +44,7 @@ def test_mismatched_or_missing_checkpoints_name_the_file(tmp_path):
     torch.save({'params': build_network(dict(TINY_G)).state_dict()}, tmp_path / 'g.pth')
     with pytest.raises(ValueError, match=r'g.pth: does not fit UNetDiscriminatorFA \(missing: '):
         load_network(build_network(dict(TINY_D)), str(tmp_path / 'g.pth'))
-    with pytest.raises(FileNotFoundError, match='nope.pth: no such checkpoint file'):
+    with pytest.raises(CheckpointError, match='nope.pth: no such checkpoint file'):
         load_state_dict(str(tmp_path / 'nope.pth'))
     (tmp_path / 'cut.pth').write_bytes((tmp_path / 'g.pth').read_bytes()[:100])
     with pytest.raises(ValueError, match='cut.pth: not a readable checkpoint'):

@@ -11,21 +11,27 @@ import tempfile
 
 import torch
 
+from .cli import UserError
+
 PARAM_KEYS = ('params_ema', 'params')
+
+
+class CheckpointError(UserError):
+    """A checkpoint that cannot be used (missing, unreadable, unsafe, or not fitting its network); names the file."""
 
 
 def torch_load(path, map_location='cpu'):
     """``torch.load(path, weights_only=True)`` with errors that name the file and the cause."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path}: no such checkpoint file.')
+        raise CheckpointError(f'{path}: no such checkpoint file.')
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(f'{path}: refused — it holds pickled objects that weights-only loading does not allow '
+        raise CheckpointError(f'{path}: refused — it holds pickled objects that weights-only loading does not allow '
                          f'(loading it could run arbitrary code). Only tensors, numbers, strings and containers '
                          f'are accepted.') from err
     except Exception as err:  # truncated or corrupted file
-        raise ValueError(f'{path}: not a readable checkpoint ({type(err).__name__}: {err}).') from err
+        raise CheckpointError(f'{path}: not a readable checkpoint ({type(err).__name__}: {err}).') from err
 
 
 def atomic_torch_save(obj, path):
@@ -53,14 +59,14 @@ def load_state_dict(path, param_keys=PARAM_KEYS):
     """
     ckpt = torch_load(path)
     if not isinstance(ckpt, dict):
-        raise ValueError(f'{path}: expected a dict of tensors, found {type(ckpt).__name__}.')
+        raise CheckpointError(f'{path}: expected a dict of tensors, found {type(ckpt).__name__}.')
     for key in param_keys:
         if isinstance(ckpt.get(key), dict):
             ckpt = ckpt[key]
             break
     state = {k[7:] if k.startswith('module.') else k: v for k, v in ckpt.items()}
     if not state or not all(torch.is_tensor(v) for v in state.values()):
-        raise ValueError(f'{path}: has no network weights under {", ".join(param_keys)} or at its top level.')
+        raise CheckpointError(f'{path}: has no network weights under {", ".join(param_keys)} or at its top level.')
     return state
 
 
@@ -74,6 +80,6 @@ def load_network(net, path, param_keys=PARAM_KEYS, strict=True):
     if strict and (missing or unexpected or wrong):
         parts = [f'{name}: {", ".join(keys[:5])}{" …" if len(keys) > 5 else ""}'
                  for name, keys in (('missing', missing), ('unexpected', unexpected), ('wrong shape', wrong)) if keys]
-        raise ValueError(f'{path}: does not fit {type(net).__name__} ({"; ".join(parts)}).')
+        raise CheckpointError(f'{path}: does not fit {type(net).__name__} ({"; ".join(parts)}).')
     net.load_state_dict(state, strict=strict)
     return net

@@ -11,12 +11,13 @@ import os
 from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
 from .checkpoint import torch_load
+from .cli import UserError
 
 WEIGHT_KEYS = ('loss_weight', 'perceptual_weight', 'style_weight')
 PATH_KEYS = ('dataroot_gt', 'dataroot_lq', 'meta_info_file')
 
 
-class OptionsError(ValueError):
+class OptionsError(UserError):
     """The option file has problems; the message lists each with its key path."""
 
     def __init__(self, opt_file, problems):
