@@ -15,7 +15,6 @@ import functools
 import re
 import shutil
 import sys
-from collections import Counter
 from pathlib import Path
 
 if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make `datasets_prep` importable
@@ -35,30 +34,44 @@ from datasets_prep.common import (  # noqa: E402
     parallel_map,
     run_cli,
 )
-from datasets_prep.images import encode_png, list_images, read_image, report_colour_conversions, scan_images  # noqa: E402,E501
+from datasets_prep.images import (  # noqa: E402
+    encode_png,
+    list_images,
+    read_image,
+    refuse_name_clashes,
+    report_colour_conversions,
+    scan_images,
+)
 from datasets_prep.staging import StagedOutput, remove_path  # noqa: E402
 
 META_INFO = 'meta_info.txt'
 _META_LINE = re.compile(r'^(?P<key>[^.\s]+)\.png \((?P<h>\d+),(?P<w>\d+),(?P<c>\d+)\) (?P<level>\d)$')
 
 
-def check_keys(paths, keys=None):
-    """LMDB keys (default: the file names without extension) must be ASCII, free of dots and spaces (BasicSR parses
-    meta_info.txt by them) and unique; PrepError names the offending files."""
-    keys = [p.stem for p in paths] if keys is None else list(keys)
-    bad = [p.name for p, k in zip(paths, keys) if not k or not k.isascii() or '.' in k or any(c.isspace() for c in k)]
+def check_keys(paths, key_of=None):
+    """LMDB keys (``key_of(path)``, default: the file name without extension) must be ASCII, free of dots and spaces
+    (BasicSR parses meta_info.txt by them) and unique even ignoring case; PrepError names the offending files."""
+    key_of = key_of or file_key
+    bad = [Path(p).name for p in paths if not _valid_key(key_of(p))]
     if bad:
         raise PrepError(f'LMDB keys are the file names without extension and must be ASCII without dots or spaces '
                         f'(BasicSR parses meta_info.txt by them); rename: {name_list(bad)}')
-    clashes = [k for k, n in Counter(keys).items() if n > 1]
-    if clashes:
-        raise PrepError(f'several files share the LMDB key(s) {name_list(clashes)} (same name, other extension?)')
+    refuse_name_clashes(paths, role='LMDB input', name_of=key_of)
+
+
+def file_key(path):
+    """The LMDB key of an image file: its name without extension (``0001_s001.png`` -> ``0001_s001``)."""
+    return Path(path).stem
+
+
+def _valid_key(key):
+    return bool(key) and key.isascii() and '.' not in key and not any(c.isspace() for c in key)
 
 
 def encode_one(path, compress_level):
-    """``(key, png_bytes, (h, w, c))`` of one image, read as 3-channel BGR."""
+    """``(path, png_bytes, (h, w, c))`` of one image, read as 3-channel BGR."""
     img = read_image(path)
-    return Path(path).stem, encode_png(img, compress_level), img.shape
+    return path, encode_png(img, compress_level), img.shape
 
 
 def _existing_ancestor(path):
@@ -81,22 +94,22 @@ def map_size_for(infos):
     return 2 * sum(i.height * i.width * 3 + 8192 for i in infos) + 64 * 2**20
 
 
-def write_lmdb(infos, lmdb_path, compress_level=1, workers=1, desc='write LMDB', keys=None):
+def write_lmdb(infos, lmdb_path, compress_level=1, workers=1, desc='write LMDB', key_of=None):
     """Write ``infos`` (in order) to a new LMDB at ``lmdb_path`` with BasicSR's LmdbMaker; return the bytes stored.
 
-    ``keys`` defaults to the file names without extension.
+    Each image's key is ``key_of(path)`` of its own file (default: the name without extension), never its position.
     """
     from datasets_prep.basicsr_bridge import LmdbMaker
 
     paths = [i.path for i in infos]
-    keys = list(keys) if keys is not None else [p.stem for p in paths]
-    check_keys(paths, keys)
+    key_of = key_of or file_key
+    check_keys(paths, key_of)
     maker = LmdbMaker(str(lmdb_path), map_size=map_size_for(infos), compress_level=compress_level)
     stored = 0
     try:
-        for key, (_, data, shape) in zip(keys, parallel_map(
-                functools.partial(encode_one, compress_level=compress_level), paths, workers, desc)):
-            maker.put(data, key, shape)
+        for path, data, shape in parallel_map(functools.partial(encode_one, compress_level=compress_level), paths,
+                                              workers, desc):
+            maker.put(data, key_of(path), shape)
             stored += len(data)
         maker.close()
     except BaseException:
@@ -138,9 +151,7 @@ def verify_lmdb(lmdb_path, expected_count, samples=3):
                 problems.append('the keys differ from the names in meta_info.txt')
             picks = sorted({0, len(meta) // 2, len(meta) - 1}) if meta else []
             for key, shape in [meta[i] for i in picks[:samples]]:
-                value = txn.get(key.encode('ascii'))
-                img = None if value is None else cv2.imdecode(np.frombuffer(value, np.uint8), cv2.IMREAD_UNCHANGED)
-                got = None if img is None else (img.shape if img.ndim == 3 else img.shape + (1,))
+                got = _shape(_decode(txn.get(key.encode('ascii'))))
                 if got != shape:
                     problems.append(f'entry {key} decodes to {got}, meta_info records {shape}')
     finally:
@@ -163,7 +174,7 @@ def build_verified_lmdb(infos, output, compress_level=1, workers=1, overwrite=Fa
     return stored
 
 
-def build_lmdb_in_workspace(workspace, name, infos, compress_level=1, workers=1, keys=None):
+def build_lmdb_in_workspace(workspace, name, infos, compress_level=1, workers=1, key_of=None):
     """Build and verify ``<workspace>/<name>`` unless an earlier (interrupted) run already did; return its path.
 
     A verified LMDB is marked by ``.<name>.verified``; anything else found there is half-written and rebuilt.
@@ -174,20 +185,73 @@ def build_lmdb_in_workspace(workspace, name, infos, compress_level=1, workers=1,
         return path
     remove_path(path)
     check_free_space(path, sum(i.path.stat().st_size for i in infos))
-    write_lmdb(infos, path, compress_level, workers, desc=f'write {name}', keys=keys)
+    write_lmdb(infos, path, compress_level, workers, desc=f'write {name}', key_of=key_of)
     verify_lmdb(path, len(infos))
     marker.touch()
     return path
 
 
+def _decode(value):
+    """The image stored in an LMDB value, or None when it does not decode."""
+    if value is None:
+        return None
+    return cv2.imdecode(np.frombuffer(value, np.uint8), cv2.IMREAD_UNCHANGED)
+
+
+def _shape(img):
+    return None if img is None else (img.shape if img.ndim == 3 else img.shape + (1,))
+
+
 def verify_pair(gt_lmdb, lq_lmdb, scale):
-    """GT and LQ LMDBs hold the same keys and every GT shape is exactly ``scale`` times its LQ shape."""
-    gt, lq = dict(read_meta_info(gt_lmdb)), dict(read_meta_info(lq_lmdb))
-    if gt.keys() != lq.keys():
-        raise PrepError(f'{gt_lmdb} and {lq_lmdb} hold different keys ({len(gt)} vs {len(lq)})')
-    wrong = [k for k in gt if gt[k] != (lq[k][0] * scale, lq[k][1] * scale, lq[k][2])]
+    """GT and LQ LMDBs hold the same keys, and for every key both entries decode and the GT is exactly ``scale``
+    times the LQ (height and width; same channels). PrepError names the keys that fail.
+
+    Pairs are looked up by key, each entry is decoded (meta_info.txt is not trusted) and both shapes must also match
+    what meta_info.txt records, since BasicSR's datasets take the keys from there.
+    """
+    gt_meta, lq_meta = dict(read_meta_info(gt_lmdb)), dict(read_meta_info(lq_lmdb))
+    if gt_meta.keys() != lq_meta.keys():
+        only_gt, only_lq = sorted(gt_meta.keys() - lq_meta.keys()), sorted(lq_meta.keys() - gt_meta.keys())
+        raise PrepError(f'{gt_lmdb} and {lq_lmdb} hold different keys ({len(gt_meta)} vs {len(lq_meta)}; only in '
+                        f'GT: {name_list(only_gt) or "-"}; only in LQ: {name_list(only_lq) or "-"})')
+    wrong = []
+    gt_env = lmdb.open(str(gt_lmdb), readonly=True, lock=False, readahead=False)
+    lq_env = lmdb.open(str(lq_lmdb), readonly=True, lock=False, readahead=False)
+    try:
+        with gt_env.begin() as gt_txn, lq_env.begin() as lq_txn:
+            for key in gt_meta:
+                gt = _shape(_decode(gt_txn.get(key.encode('ascii'))))
+                lq = _shape(_decode(lq_txn.get(key.encode('ascii'))))
+                if gt is None or lq is None:
+                    wrong.append(f'{key} (does not decode)')
+                elif gt != (lq[0] * scale, lq[1] * scale, lq[2]) or (gt, lq) != (gt_meta[key], lq_meta[key]):
+                    wrong.append(f'{key} (GT {gt[1]}x{gt[0]}x{gt[2]}, LQ {lq[1]}x{lq[0]}x{lq[2]})')
+    finally:
+        gt_env.close()
+        lq_env.close()
     if wrong:
-        raise PrepError(f'GT is not x{scale} its LQ for keys {name_list(wrong)} ({gt_lmdb}, {lq_lmdb})')
+        raise PrepError(f'GT is not exactly x{scale} its LQ for key(s) {name_list(wrong)} ({gt_lmdb}, {lq_lmdb})')
+
+
+def verify_entries_match_files(lmdb_path, file_of_key):
+    """Every key of ``lmdb_path`` decodes to exactly the pixels of ``file_of_key(key)``, the file named for it.
+
+    A check by name, independent of the order the LMDB was written in: an entry holding another image of the same
+    size fails it. PrepError names the keys that differ.
+    """
+    wrong = []
+    env = lmdb.open(str(lmdb_path), readonly=True, lock=False, readahead=False)
+    try:
+        with env.begin() as txn:
+            for key, _ in read_meta_info(lmdb_path):
+                stored = _decode(txn.get(key.encode('ascii')))
+                if stored is None or not np.array_equal(stored, read_image(file_of_key(key))):
+                    wrong.append(key)
+    finally:
+        env.close()
+    if wrong:
+        raise PrepError(f'LMDB {lmdb_path} failed verification: the entries of key(s) {name_list(wrong)} differ from '
+                        'the files of those names')
 
 
 def create_lmdb(input_dir, output, compress_level=1, workers=1, overwrite=False):

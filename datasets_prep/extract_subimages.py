@@ -28,7 +28,14 @@ from datasets_prep.common import (  # noqa: E402
     run_cli,
     warn,
 )
-from datasets_prep.images import list_images, read_image, report_colour_conversions, scan_images, write_png  # noqa: E402
+from datasets_prep.images import (  # noqa: E402
+    list_images,
+    read_image,
+    refuse_name_clashes,
+    report_colour_conversions,
+    scan_images,
+    write_png,
+)
 from datasets_prep.staging import StagedOutput, run_resumable  # noqa: E402
 
 
@@ -66,11 +73,10 @@ def extract_one(path, out_dir, crop_size, step, thresh_size, compress_level):
     return {'name': Path(path).name, 'subimages': index, 'bytes': written}
 
 
-def extract_into(infos, out_dir, crop_size, step, thresh_size, compress_level, workers, desc='extract sub-images'):
-    """Extract the sub-images of ``infos`` into the folder ``out_dir``, resuming from its done log; return records.
-
-    Images smaller than the crop are skipped with a warning; PrepError if that leaves nothing.
-    """
+def usable_inputs(infos, crop_size):
+    """The images at least ``crop_size`` on both sides, checked before anything is written: PrepError if names clash
+    or none is large enough; the smaller ones are skipped with a warning."""
+    refuse_name_clashes([i.path for i in infos])
     usable = [i for i in infos if i.height >= crop_size and i.width >= crop_size]
     too_small = [f'{i.name} ({i.width}x{i.height})' for i in infos if i.height < crop_size or i.width < crop_size]
     if not usable:
@@ -78,6 +84,12 @@ def extract_into(infos, out_dir, crop_size, step, thresh_size, compress_level, w
     if too_small:
         warn(f'skipped {len(too_small)} image(s) smaller than the {crop_size}x{crop_size} crop: '
              f'{name_list(too_small)}')
+    return usable
+
+
+def extract_into(usable, out_dir, crop_size, step, thresh_size, compress_level, workers, desc='extract sub-images'):
+    """Extract the sub-images of ``usable`` (from :func:`usable_inputs`) into the folder ``out_dir``, resuming from
+    its done log; return the records."""
     worker = functools.partial(extract_one, out_dir=str(out_dir), crop_size=crop_size, step=step,
                                thresh_size=thresh_size, compress_level=compress_level)
     records = run_resumable(out_dir, [i.path for i in usable], worker, workers, desc)
@@ -94,10 +106,11 @@ def extract_folder(input_dir, output, crop_size=480, step=240, thresh_size=0, co
     summary = Summary('extract_subimages')
     infos = scan_images(list_images(input_dir))
     summary.notes += report_colour_conversions(infos)
+    usable = usable_inputs(infos, crop_size)
     params = {'step': 'extract_subimages', 'inputs': [[i.name, i.path.stat().st_size] for i in infos],
               'crop_size': crop_size, 'step_size': step, 'thresh_size': thresh_size, 'compress_level': compress_level}
     with StagedOutput(output, overwrite, params=params) as staged:
-        records = extract_into(infos, staged.partial, crop_size, step, thresh_size, compress_level, workers)
+        records = extract_into(usable, staged.partial, crop_size, step, thresh_size, compress_level, workers)
         staged.commit()
     summary.images = len(records)
     summary.subimages = sum(r['subimages'] for r in records)

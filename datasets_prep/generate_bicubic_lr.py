@@ -12,7 +12,6 @@ of its cropped HR image; cropped images are reported. The LR file of ``baby.png`
 import argparse
 import functools
 import sys
-from collections import Counter
 from pathlib import Path
 
 if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make `datasets_prep` importable
@@ -25,6 +24,7 @@ from datasets_prep.images import (  # noqa: E402
     list_images,
     mod_crop,
     read_image,
+    refuse_name_clashes,
     report_colour_conversions,
     scan_images,
     write_png,
@@ -72,16 +72,18 @@ def report_mod_crops(infos, scale):
     return note
 
 
-def generate_into(infos, out_dir, scale, filename_tmpl, compress_level, workers, desc=None):
-    """Write the LR images of ``infos`` into ``out_dir`` (resuming from its done log); return the records."""
+def check_inputs(infos, scale, filename_tmpl):
+    """Refuse, before anything is written, a bad template, images smaller than the scale and LR names that clash."""
     check_filename_tmpl(filename_tmpl)
     too_small = [i.name for i in infos if i.height < scale or i.width < scale]
     if too_small:
         raise PrepError(f'image(s) smaller than the scale {scale}: {name_list(too_small)}')
-    clashes = [n for n, c in Counter(lr_file_name(i.path.stem, filename_tmpl) for i in infos).items() if c > 1]
-    if clashes:
-        raise PrepError(f'several inputs would write the same LR file (same name, other extension): '
-                        f'{name_list(clashes)}')
+    refuse_name_clashes([i.path for i in infos], name_of=lambda path: lr_file_name(path.stem, filename_tmpl))
+
+
+def generate_into(infos, out_dir, scale, filename_tmpl, compress_level, workers, desc=None):
+    """Write the LR images of ``infos`` (checked by :func:`check_inputs`) into ``out_dir``, resuming from its done
+    log; return the records."""
     import datasets_prep.basicsr_bridge  # noqa: F401  (import once here, not in every worker process)
 
     worker = functools.partial(downscale_one, out_dir=str(out_dir), scale=scale, filename_tmpl=filename_tmpl,
@@ -98,6 +100,7 @@ def generate_folder(input_dir, output, scale=4, filename_tmpl='{}', compress_lev
     summary = Summary(f'generate_bicubic_lr x{scale}')
     check_filename_tmpl(filename_tmpl)
     infos = scan_images(list_images(input_dir))
+    check_inputs(infos, scale, filename_tmpl)
     summary.notes += report_colour_conversions(infos)
     note = report_mod_crops(infos, scale)
     if note:

@@ -4,6 +4,7 @@ Every image is read as 8-bit, 3-channel BGR (what BasicSR's ``imfrombytes`` hand
 replicated to three channels and an alpha channel is dropped; both are reported. Unreadable, truncated or 16-bit
 files are refused before anything is written, each one named.
 """
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,22 @@ def list_images(folder, role='input'):
         raise PrepError(f'{role} folder {folder} holds no images (expected files ending in '
                         f'{", ".join(IMAGE_EXTENSIONS)})')
     return images
+
+
+def refuse_name_clashes(paths, role='input', name_of=lambda path: Path(path).stem):
+    """PrepError if two inputs would give outputs (files or LMDB keys) whose names differ at most in case.
+
+    ``name_of(path)`` is the output name an input leads to (default: its file name without extension), so
+    ``a.png`` + ``a.jpg`` and ``Baby.png`` + ``baby.png`` are refused: one would overwrite the other, on every file
+    system or on a case-insensitive one (macOS, Windows), and a pairing by name could not tell them apart.
+    """
+    groups = defaultdict(list)
+    for path in paths:
+        groups[name_of(path).casefold()].append(Path(path).name)
+    clashes = [' + '.join(sorted(names)) for names in groups.values() if len(names) > 1]
+    if clashes:
+        raise PrepError(f'{role} files whose names differ only in extension or case would write the same output; '
+                        f'rename them: {name_list(clashes)}')
 
 
 def _truncation(image_format, tail):

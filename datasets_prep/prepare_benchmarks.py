@@ -29,12 +29,18 @@ if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from datasets_prep.common import PrepError, Summary, add_run_args, info, name_list, parallel_map, run_cli, warn  # noqa: E402,E501
-from datasets_prep.create_lmdb import build_lmdb_in_workspace, check_keys, verify_pair  # noqa: E402
+from datasets_prep.create_lmdb import (  # noqa: E402
+    build_lmdb_in_workspace,
+    check_keys,
+    verify_entries_match_files,
+    verify_pair,
+)
 from datasets_prep.generate_bicubic_lr import bicubic_downscale, report_mod_crops  # noqa: E402
 from datasets_prep.images import (  # noqa: E402
     list_images,
     mod_crop,
     read_image,
+    refuse_name_clashes,
     report_colour_conversions,
     scan_images,
     write_png,
@@ -57,6 +63,8 @@ REALSR = 'RealSR_V3'
 REALSR_FOLDERS = ('RealSR(V3)', 'RealSR_V3')
 HR_FOLDERS = ('HR', 'GTmod12', 'GT', 'Original')
 LR_FOLDERS = ('LR_bicubic/X{s}', 'LRbicx{s}', 'LR_bicubic_X{s}', 'LR/X{s}', 'LR_x{s}', '{s}x_downsampled')
+#: how shipped LR files are named after their HR image ``{}``; one naming per folder.
+LR_NAME_TEMPLATES = ('{}x{s}', '{}_x{s}', '{}')
 
 
 def find_child(folder, relative_names):
@@ -92,39 +100,88 @@ def locate_set(input_dir, name, scale):
 
 
 def match_shipped_lr(hr_infos, lr_dir, scale):
-    """``{hr name: lr ImageInfo}`` for the HR images that have a shipped LR; PrepError if one has the wrong size."""
+    """``{hr name: lr ImageInfo}`` for the HR images that have a shipped LR, matched by name; PrepError if a shipped
+    LR has the wrong size or the folder's naming is ambiguous.
+
+    A folder uses one naming for all its LR files (``babyx4``, ``baby_x4`` or ``baby``, case ignored): the one that
+    matches the most HR names is used, so ``1.png``/``10.png`` or ``a.png``/``ax4.png`` never borrow each other's LR.
+    Where two namings match equally many HR images the folder is refused rather than guessed.
+    """
     if lr_dir is None:
         return {}
-    lr_infos = {i.path.stem.lower(): i for i in scan_images(list_images(lr_dir, role='LR'), role='LR')}
-    matched, problems = {}, []
+    lr_infos = scan_images(list_images(lr_dir, role='LR'), role='LR')
+    refuse_name_clashes([i.path for i in lr_infos], role=f'shipped LR ({lr_dir})')
+    lr_by_stem = {i.path.stem.casefold(): i for i in lr_infos}
+    matches = {}
+    for template in LR_NAME_TEMPLATES:
+        name_tmpl = template.format('{}', s=scale)
+        matches[name_tmpl] = {hr.name: lr_by_stem[name_tmpl.format(hr.path.stem).casefold()] for hr in hr_infos
+                              if name_tmpl.format(hr.path.stem).casefold() in lr_by_stem}
+    most = max(len(m) for m in matches.values())
+    tied = [t for t, m in matches.items() if len(m) == most]
+    if most and len(tied) > 1:
+        raise PrepError(f'{lr_dir}: cannot tell how the shipped LR files are named: the namings '
+                        f'{" and ".join(repr(t + ".png") for t in tied)} each match {most} HR image(s); rename them '
+                        f'consistently or pass --regenerate-lr')
+    matched = matches[tied[0]] if most else {}
+    problems = []
     for hr in hr_infos:
-        stem = hr.path.stem.lower()
-        lr = next((lr_infos.pop(c) for c in (f'{stem}x{scale}', f'{stem}_x{scale}', stem) if c in lr_infos), None)
-        if lr is None:
-            continue
+        lr = matched.get(hr.name)
         expected = (hr.height // scale, hr.width // scale)
-        if (lr.height, lr.width) != expected:
+        if lr is not None and (lr.height, lr.width) != expected:
             problems.append(f'{lr.path}: {lr.width}x{lr.height}, expected {expected[1]}x{expected[0]} (1/{scale} of '
                             f'{hr.name} mod-cropped)')
-        matched[hr.name] = lr
     if problems:
         raise PrepError('shipped LR images do not match their HR (pass --regenerate-lr to make every LR from the HR '
                         'instead):\n  ' + '\n  '.join(problems))
-    if lr_infos:
-        warn(f'{lr_dir}: ignored {len(lr_infos)} LR image(s) without an HR image: '
-             f'{name_list(i.name for i in lr_infos.values())}')
+    used = {lr.path for lr in matched.values()}
+    unused = [i.name for i in lr_infos if i.path not in used]
+    if unused:
+        warn(f'{lr_dir}: ignored {len(unused)} LR image(s) without an HR image of the same name: {name_list(unused)}')
     return matched
 
 
+def lr_file_name(stem, scale):
+    """The LR file written for HR ``<stem>.png`` (BasicSR's ``filename_tmpl: '{}x4'``)."""
+    return f'{stem}x{scale}.png'
+
+
+def key_of_lr_file(path, scale):
+    """The LMDB key of an LR file: the name of its HR (``babyx4.png`` -> ``baby``), from the file's own name."""
+    stem, suffix = Path(path).stem, f'x{scale}'
+    if not stem.endswith(suffix):
+        raise PrepError(f'{path}: an LR file name must end in {suffix}')
+    return stem[:-len(suffix)]
+
+
 def prepare_image(task, set_dir, scale, compress_level):
-    """Write one mod-cropped HR image and its LR (shipped or bicubic); return a record."""
+    """Write one mod-cropped HR image and its LR (shipped or bicubic), both named after the HR; return a record."""
     hr_path, lr_path = task
     stem = Path(hr_path).stem
     hr = mod_crop(read_image(hr_path), scale)
     lr = read_image(lr_path) if lr_path else bicubic_downscale(hr, scale)
     written = write_png(Path(set_dir) / 'HR' / f'{stem}.png', hr, compress_level)
-    written += write_png(Path(set_dir) / 'LR_bicubic' / f'X{scale}' / f'{stem}x{scale}.png', lr, compress_level)
+    written += write_png(Path(set_dir) / 'LR_bicubic' / f'X{scale}' / lr_file_name(stem, scale), lr, compress_level)
     return {'name': Path(hr_path).name, 'bytes': written, 'generated': lr_path is None}
+
+
+def build_set_lmdbs(set_dir, stems, scale, workers):
+    """``HR.lmdb`` + ``LR_bicubic_X<scale>.lmdb`` of a written set, verified pair by pair by name; returns both paths.
+
+    Each entry's key comes from its own file's name (``babyx4.png`` -> ``baby``). Verification decodes every pair
+    (GT exactly ``scale`` x LQ) and checks that every entry holds exactly the pixels of the file named for its key.
+    """
+    set_dir = Path(set_dir)
+    hr_file = lambda key: set_dir / 'HR' / f'{key}.png'  # noqa: E731
+    lr_file = lambda key: set_dir / 'LR_bicubic' / f'X{scale}' / lr_file_name(key, scale)  # noqa: E731
+    hr_lmdb = build_lmdb_in_workspace(set_dir, 'HR.lmdb', scan_images([hr_file(s) for s in stems]), workers=workers)
+    lr_lmdb = build_lmdb_in_workspace(set_dir, f'LR_bicubic_X{scale}.lmdb',
+                                      scan_images([lr_file(s) for s in stems]), workers=workers,
+                                      key_of=functools.partial(key_of_lr_file, scale=scale))
+    verify_pair(hr_lmdb, lr_lmdb, scale)
+    verify_entries_match_files(hr_lmdb, hr_file)
+    verify_entries_match_files(lr_lmdb, lr_file)
+    return hr_lmdb, lr_lmdb
 
 
 def prepare_set(name, hr_dir, lr_dir, output, scale, make_lmdb, regenerate_lr, workers, overwrite,
@@ -132,6 +189,7 @@ def prepare_set(name, hr_dir, lr_dir, output, scale, make_lmdb, regenerate_lr, w
     """One benchmark set into ``output/<name>``; returns (images, bytes, notes)."""
     info(f'{name}: HR from {hr_dir}' + (f', LR from {lr_dir}' if lr_dir and not regenerate_lr else ''))
     hr_infos = scan_images(list_images(hr_dir, role=f'{name} HR'), role=f'{name} HR')
+    refuse_name_clashes([i.path for i in hr_infos], role=f'{name} HR')
     if make_lmdb:
         check_keys([i.path for i in hr_infos])
     notes = [f'{name}: {n}' for n in report_colour_conversions(hr_infos)]
@@ -150,12 +208,7 @@ def prepare_set(name, hr_dir, lr_dir, output, scale, make_lmdb, regenerate_lr, w
         records = list(parallel_map(worker, tasks, workers, name))
         written = sum(r['bytes'] for r in records)
         if make_lmdb:
-            hr_lmdb = build_lmdb_in_workspace(set_dir, 'HR.lmdb', scan_images(list_images(set_dir / 'HR')),
-                                              workers=workers)
-            lr_lmdb = build_lmdb_in_workspace(set_dir, f'LR_bicubic_X{scale}.lmdb',
-                                              scan_images(list_images(set_dir / 'LR_bicubic' / f'X{scale}')),
-                                              workers=workers, keys=[Path(i.path).stem for i in hr_infos])
-            verify_pair(hr_lmdb, lr_lmdb, scale)
+            hr_lmdb, lr_lmdb = build_set_lmdbs(set_dir, [i.path.stem for i in hr_infos], scale, workers)
             for marker in set_dir.glob('.*.verified'):
                 marker.unlink()
             written += sum((p / 'data.mdb').stat().st_size for p in (hr_lmdb, lr_lmdb))

@@ -38,7 +38,7 @@ from datasets_prep.common import (  # noqa: E402
     warn,
 )
 from datasets_prep.create_lmdb import build_lmdb_in_workspace, check_free_space, verify_pair  # noqa: E402
-from datasets_prep.extract_subimages import count_subimages, extract_into  # noqa: E402
+from datasets_prep.extract_subimages import count_subimages, extract_into, usable_inputs  # noqa: E402
 from datasets_prep.generate_bicubic_lr import generate_into  # noqa: E402
 from datasets_prep.images import list_images, report_colour_conversions, scan_images  # noqa: E402
 from datasets_prep.staging import Workspace, move_into_place, refuse_existing, strip_bookkeeping  # noqa: E402
@@ -84,6 +84,7 @@ def prepare_div2k(input_dir='datasets/DIV2K/DIV2K_train_HR', output='datasets/DI
     if len(infos) != DIV2K_TRAIN_IMAGES:
         warn(f'{input_dir} holds {len(infos)} images; DIV2K has {DIV2K_TRAIN_IMAGES} training images')
     summary.notes += report_colour_conversions(infos)
+    usable = usable_inputs(infos, crop_size)
     params = {'step': 'prepare_div2k', 'inputs': [[i.name, i.path.stat().st_size] for i in infos],
               'scales': scales, 'crop_size': crop_size, 'step_size': step, 'thresh_size': thresh_size,
               'compress_level': compress_level}
@@ -93,7 +94,7 @@ def prepare_div2k(input_dir='datasets/DIV2K/DIV2K_train_HR', output='datasets/DI
     with Workspace(workspace_path, params) as workspace:
         hr_dir = workspace.path / 'HR_sub'
         hr_dir.mkdir(exist_ok=True)
-        records = extract_into(infos, hr_dir, crop_size, step, thresh_size, compress_level, workers,
+        records = extract_into(usable, hr_dir, crop_size, step, thresh_size, compress_level, workers,
                                desc='HR sub-images')
         sub_infos = scan_images(list_images(hr_dir), role='HR sub-image')
         gt_name = 'DIV2K_train_HR_sub.lmdb'

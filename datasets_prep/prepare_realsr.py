@@ -42,9 +42,16 @@ from datasets_prep.common import (  # noqa: E402
     warn,
 )
 from datasets_prep.create_lmdb import build_lmdb_in_workspace, verify_pair  # noqa: E402
-from datasets_prep.extract_subimages import extract_into  # noqa: E402
+from datasets_prep.extract_subimages import extract_into, usable_inputs  # noqa: E402
 from datasets_prep.generate_bicubic_lr import bicubic_downscale  # noqa: E402
-from datasets_prep.images import list_images, read_image, report_colour_conversions, scan_images, write_png  # noqa: E402,E501
+from datasets_prep.images import (  # noqa: E402
+    list_images,
+    read_image,
+    refuse_name_clashes,
+    report_colour_conversions,
+    scan_images,
+    write_png,
+)
 from datasets_prep.staging import (  # noqa: E402
     StagedOutput,
     Workspace,
@@ -74,7 +81,11 @@ def find_pairs(input_dir, split, scale):
         for path in list_images(folder, role=f'RealSR {split}'):
             match = pattern.match(path.stem)
             if match:
-                found.setdefault(match['id'], {})[match['kind'].upper()] = path
+                kinds = found.setdefault(match['id'], {})
+                kind = match['kind'].upper()
+                if kind in kinds:
+                    problems.append(f'{folder / match["id"]}: two {kind} files, {kinds[kind].name} and {path.name}')
+                kinds[kind] = path
         for pair_id, kinds in sorted(found.items()):
             if set(kinds) != {'HR', f'LR{scale}'}:
                 problems.append(f'{folder / pair_id}: only {"/".join(sorted(kinds))} found')
@@ -84,7 +95,9 @@ def find_pairs(input_dir, split, scale):
         if not found:
             problems.append(f'{folder}: no *_HR / *_LR{scale} images')
     if problems:
-        raise PrepError(f'RealSR {split} pairs are incomplete:\n  ' + '\n  '.join(problems))
+        raise PrepError(f'RealSR {split} pairs are incomplete or ambiguous:\n  ' + '\n  '.join(problems))
+    name_of_hr = {hr: name for name, hr, _ in pairs}
+    refuse_name_clashes(list(name_of_hr), role=f'RealSR {split}', name_of=name_of_hr.__getitem__)
     return pairs
 
 
@@ -196,8 +209,8 @@ def prepare_train(input_dir, output, scale, same_size_lr, crop_size, step, worke
         for kind, crop, stride in (('HR', crop_size, step), (f'LR_x{scale}', crop_size // scale, step // scale)):
             folder = ws / f'{kind}_sub'
             folder.mkdir(exist_ok=True)
-            extract_into(scan_images(list_images(ws / f'pairs_{kind}')), folder, crop, stride, 0, compress_level,
-                         workers, desc=f'{kind} sub-images')
+            pairs = usable_inputs(scan_images(list_images(ws / f'pairs_{kind}')), crop)
+            extract_into(pairs, folder, crop, stride, 0, compress_level, workers, desc=f'{kind} sub-images')
             subs[kind] = scan_images(list_images(folder))
             build_lmdb_in_workspace(ws, f'train_{kind}_sub.lmdb', subs[kind], workers=workers)
         verify_pair(ws / 'train_HR_sub.lmdb', ws / f'train_LR_x{scale}_sub.lmdb', scale)
