@@ -42,7 +42,7 @@ from datasets_prep.images import (  # noqa: E402
     report_colour_conversions,
     scan_images,
 )
-from datasets_prep.staging import StagedOutput, remove_path  # noqa: E402
+from datasets_prep.staging import StagedOutput, partial_path, refuse_overlap, remove_path  # noqa: E402
 
 META_INFO = 'meta_info.txt'
 _META_LINE = re.compile(r'^(?P<key>[^.\s]+)\.png \((?P<h>\d+),(?P<w>\d+),(?P<c>\d+)\) (?P<level>\d)$')
@@ -257,6 +257,7 @@ def verify_entries_match_files(lmdb_path, file_of_key):
 def create_lmdb(input_dir, output, compress_level=1, workers=1, overwrite=False):
     """The whole step for one folder; returns the Summary."""
     summary = Summary('create_lmdb')
+    refuse_overlap([('--output', output), ('--output', partial_path(output))], [('--input', input_dir)])
     infos = scan_images(list_images(input_dir))
     check_keys([i.path for i in infos])
     summary.notes += report_colour_conversions(infos)

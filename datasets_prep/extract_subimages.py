@@ -36,7 +36,7 @@ from datasets_prep.images import (  # noqa: E402
     scan_images,
     write_png,
 )
-from datasets_prep.staging import StagedOutput, run_resumable  # noqa: E402
+from datasets_prep.staging import StagedOutput, partial_path, refuse_overlap, run_resumable  # noqa: E402
 
 
 def subimage_starts(length, crop_size, step, thresh_size):
@@ -104,6 +104,7 @@ def extract_folder(input_dir, output, crop_size=480, step=240, thresh_size=0, co
                    overwrite=False):
     """The whole step: check the inputs, extract into ``<output>.partial``, verify and move into place."""
     summary = Summary('extract_subimages')
+    refuse_overlap([('--output', output), ('--output', partial_path(output))], [('--input', input_dir)])
     infos = scan_images(list_images(input_dir))
     summary.notes += report_colour_conversions(infos)
     usable = usable_inputs(infos, crop_size)

@@ -29,7 +29,7 @@ from datasets_prep.images import (  # noqa: E402
     scan_images,
     write_png,
 )
-from datasets_prep.staging import StagedOutput, run_resumable  # noqa: E402
+from datasets_prep.staging import StagedOutput, partial_path, refuse_overlap, run_resumable  # noqa: E402
 
 SCALES = (2, 3, 4, 8)
 
@@ -99,6 +99,7 @@ def generate_folder(input_dir, output, scale=4, filename_tmpl='{}', compress_lev
     """The whole step: check the inputs, write into ``<output>.partial``, move into place."""
     summary = Summary(f'generate_bicubic_lr x{scale}')
     check_filename_tmpl(filename_tmpl)
+    refuse_overlap([('--output', output), ('--output', partial_path(output))], [('--input', input_dir)])
     infos = scan_images(list_images(input_dir))
     check_inputs(infos, scale, filename_tmpl)
     summary.notes += report_colour_conversions(infos)

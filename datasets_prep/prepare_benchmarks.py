@@ -45,8 +45,14 @@ from datasets_prep.images import (  # noqa: E402
     scan_images,
     write_png,
 )
-from datasets_prep.prepare_realsr import prepare_realsr  # noqa: E402
-from datasets_prep.staging import StagedOutput, refuse_existing, strip_bookkeeping  # noqa: E402
+from datasets_prep.prepare_realsr import SPLITS, prepare_realsr, realsr_outputs  # noqa: E402
+from datasets_prep.staging import (  # noqa: E402
+    StagedOutput,
+    partial_path,
+    refuse_existing,
+    refuse_overlap,
+    strip_bookkeeping,
+)
 
 #: output name -> set folder names accepted in --input.
 BENCHMARKS = {
@@ -240,6 +246,12 @@ def prepare_benchmarks(input_dir, output='datasets/benchmarks', sets=None, scale
     found = {n: where for n, where in located.items() if where is not None}
     if not found and realsr_dir is None:
         raise PrepError(f'no benchmark set found in {input_dir} (expected folders such as Set5/HR; see --help)')
+    finals = [Path(output) / name for name in found]
+    written = [('--output', path) for final in finals for path in (final, partial_path(final))]
+    if realsr_dir is not None:
+        written += [('--realsr-output', path) for path in realsr_outputs(realsr_output, scale, SPLITS, False).values()]
+    read = [('--input', input_dir)] + [('--input', path) for where in found.values() for path in where if path]
+    refuse_overlap(written, read + ([('--input', realsr_dir)] if realsr_dir is not None else []))
     for name in found:
         refuse_existing(Path(output) / name, overwrite)
     if missing:

@@ -41,7 +41,13 @@ from datasets_prep.create_lmdb import build_lmdb_in_workspace, check_free_space,
 from datasets_prep.extract_subimages import count_subimages, extract_into, usable_inputs  # noqa: E402
 from datasets_prep.generate_bicubic_lr import generate_into  # noqa: E402
 from datasets_prep.images import list_images, report_colour_conversions, scan_images  # noqa: E402
-from datasets_prep.staging import Workspace, move_into_place, refuse_existing, strip_bookkeeping  # noqa: E402
+from datasets_prep.staging import (  # noqa: E402
+    Workspace,
+    move_into_place,
+    refuse_existing,
+    refuse_overlap,
+    strip_bookkeeping,
+)
 
 DIV2K_TRAIN_IMAGES = 800
 
@@ -78,6 +84,8 @@ def prepare_div2k(input_dir='datasets/DIV2K/DIV2K_train_HR', output='datasets/DI
         raise PrepError(f'--crop-size {crop_size} is not a multiple of scale(s) {odd}: every GT sub-image must be '
                         f'exactly scale x its LR sub-image (480 works for 2, 3 and 4)')
     finals = output_paths(output, scales, keep_folders)
+    workspace_path = Path(output) / 'DIV2K_train_sub.partial'
+    refuse_overlap([('--output', path) for path in (*finals.values(), workspace_path)], [('--input', input_dir)])
     for final in finals.values():
         refuse_existing(final, overwrite)
     infos = scan_images(list_images(input_dir, role='DIV2K HR'), role='DIV2K HR')
@@ -88,7 +96,6 @@ def prepare_div2k(input_dir='datasets/DIV2K/DIV2K_train_HR', output='datasets/DI
     params = {'step': 'prepare_div2k', 'inputs': [[i.name, i.path.stat().st_size] for i in infos],
               'scales': scales, 'crop_size': crop_size, 'step_size': step, 'thresh_size': thresh_size,
               'compress_level': compress_level}
-    workspace_path = Path(output) / 'DIV2K_train_sub.partial'
     if not workspace_path.exists():
         check_free_space(workspace_path, disk_needed(infos, scales, crop_size, step, thresh_size))
     with Workspace(workspace_path, params) as workspace:

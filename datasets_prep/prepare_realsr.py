@@ -57,11 +57,27 @@ from datasets_prep.staging import (  # noqa: E402
     Workspace,
     move_into_place,
     refuse_existing,
+    refuse_overlap,
     run_resumable,
     strip_bookkeeping,
 )
 
 SPLITS = {'train': 'Train', 'test': 'Test'}
+TRAIN_WORKSPACE = 'train.partial'
+
+
+def realsr_outputs(output, scale, splits, keep_folders):
+    """``{name: path}`` of everything a run writes into ``output``, its ``.partial`` paths included."""
+    output, paths = Path(output), {}
+    if 'train' in splits:
+        paths = {'train_HR_sub.lmdb': output / 'train_HR_sub.lmdb',
+                 f'train_LR_x{scale}_sub.lmdb': output / f'train_LR_x{scale}_sub.lmdb'}
+        if keep_folders:
+            paths.update({'HR_sub': output / 'train_HR_sub', f'LR_x{scale}_sub': output / f'train_LR_x{scale}_sub'})
+        paths[TRAIN_WORKSPACE] = output / TRAIN_WORKSPACE
+    if 'test' in splits:
+        paths.update({'test': output / 'test', 'test.partial': output / 'test.partial'})
+    return paths
 
 
 def find_pairs(input_dir, split, scale):
@@ -192,16 +208,14 @@ def prepare_train(input_dir, output, scale, same_size_lr, crop_size, step, worke
     if crop_size % scale or step % scale:
         raise PrepError(f'--crop-size {crop_size} and --step {step} must be multiples of --scale {scale}')
     output = Path(output)
-    names = {'train_HR_sub.lmdb': output / 'train_HR_sub.lmdb',
-             f'train_LR_x{scale}_sub.lmdb': output / f'train_LR_x{scale}_sub.lmdb'}
-    if keep_folders:
-        names.update({'HR_sub': output / 'train_HR_sub', f'LR_x{scale}_sub': output / f'train_LR_x{scale}_sub'})
+    names = {n: final for n, final in realsr_outputs(output, scale, ['train'], keep_folders).items()
+             if n != TRAIN_WORKSPACE}
     for final in names.values():
         refuse_existing(final, overwrite)
     tasks, notes = plan_split(input_dir, 'train', scale, same_size_lr)
     params = {'step': 'prepare_realsr_train', 'pairs': [list(t[:4]) for t in tasks], 'scale': scale,
               'crop_size': crop_size, 'step_size': step, 'compress_level': compress_level}
-    with Workspace(output / 'train.partial', params) as workspace:
+    with Workspace(output / TRAIN_WORKSPACE, params) as workspace:
         ws = workspace.path
         write_pairs(tasks, ws / 'pairs_HR', ws / f'pairs_LR_x{scale}', scale, compress_level, workers,
                     'RealSR train pairs', resume_folder=ws)
@@ -229,6 +243,8 @@ def prepare_realsr(input_dir='datasets/RealSR(V3)', output='datasets/RealSR_V3',
                    same_size_lr='downscale', crop_size=480, step=240, workers=1, overwrite=False, keep_folders=False):
     """Both splits; returns the Summary."""
     summary = Summary('prepare_realsr', unit='pairs')
+    refuse_overlap([('--output', path) for path in realsr_outputs(output, scale, splits, keep_folders).values()],
+                   [('--input', input_dir)])
     if 'test' in splits:
         refuse_existing(Path(output) / 'test', overwrite)
     if 'train' in splits:

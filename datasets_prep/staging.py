@@ -26,6 +26,48 @@ def partial_path(final):
     return final.with_name(final.name + '.partial')
 
 
+def _identity(path):
+    """``(device, inode)`` of an existing path (symlinks followed), else None."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _identities_from(path):
+    """The identities of ``path`` (symlinks resolved) and of every existing folder above it."""
+    resolved = Path(os.path.abspath(path)).resolve()
+    return [i for i in map(_identity, (resolved, *resolved.parents)) if i is not None]
+
+
+def refuse_overlap(outputs, inputs):
+    """PrepError if an output is, contains or lies inside an input, whatever ``--overwrite`` says.
+
+    ``outputs`` and ``inputs`` are ``(option, path)`` pairs; every path a run writes (final outputs, ``.partial``
+    paths, workspaces) belongs in ``outputs``. Paths are compared by device and inode after resolving symlinks, so a
+    symlinked input, a case-insensitive file system or a bind mount cannot hide an overlap. The message names both
+    options.
+    """
+    for in_option, in_path in inputs:
+        in_id = _identity(in_path)
+        if in_id is None:
+            continue  # a missing input is reported by the step that reads it
+        in_chain = _identities_from(in_path)
+        for out_option, out_path in outputs:
+            out_id = _identity(out_path)
+            if out_id == in_id:
+                relation = 'is the same folder as'
+            elif in_id in _identities_from(out_path):
+                relation = 'lies inside'
+            elif out_id is not None and out_id in in_chain:
+                relation = 'contains'
+            else:
+                continue
+            raise PrepError(f'{out_option} {out_path} {relation} {in_option} {in_path}: an output must lie outside '
+                            'every input, so that no input can be overwritten or deleted (nothing was written)')
+
+
 def refuse_existing(final, overwrite):
     """PrepError if ``final`` exists and ``overwrite`` is not set."""
     final = Path(final)
