@@ -1,24 +1,37 @@
 # Two commands on a fresh clone: `make demo` and `make test`.
+# Another Python: `make test PYTHON=python3.13` (a venv of its own, .venv-py3.13; pyenv's install is
+# found when that version is not selected). Part of the suite: `make test TESTS=tests/test_compat.py`.
 PYTHON ?= python3
-VENV := .venv
+PYTHON_EXE := $(shell tools/find_python.sh '$(PYTHON)')
+PYTHON_VERSION := $(if $(PYTHON_EXE),$(shell '$(PYTHON_EXE)' -c 'import sys; print("%d.%d" % sys.version_info[:2])'))
+ifeq ($(origin PYTHON),file)
+VENV ?= .venv
+else
+VENV ?= .venv-py$(PYTHON_VERSION)
+endif
 PY := $(VENV)/bin/python
-# torch/torchvision pinned to the builds served from local disk on the project machines;
-# elsewhere pip fetches them from the package index.
+TESTS ?= tests
+# torch/torchvision pinned to the builds served from local disk (Python 3.11) on the project machines;
+# for other Pythons, and elsewhere, pip fetches them from the package index.
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
 .PHONY: install test demo lint clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: setup.py
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+# basicsr 1.4.2 is an sdist whose setup.py fails on Python >= 3.13: tools/install_basicsr.py builds
+# and installs it (same wheel on every Python), so that `pip install -e .` finds it installed.
+$(VENV)/.installed: setup.py tools/install_basicsr.py
+	@test -n '$(PYTHON_EXE)' || { echo 'error: PYTHON=$(PYTHON) does not run (no such interpreter)' >&2; exit 2; }
+	test -x $(PY) || '$(PYTHON_EXE)' -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 	$(PY) -m pip install -q $(TORCH_PINS)
+	$(PY) tools/install_basicsr.py
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
 test: install
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(TESTS)
 
 demo: install
 	$(PY) -m fasrgan_basicsr.demo

@@ -7,7 +7,9 @@ setup(
     description='Fine-grained attention and feature-sharing GANs for super-resolution, as a BasicSR 1.4.2 plugin',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
-    python_requires='>=3.9',
+    python_requires='>=3.11',  # tested on 3.11, 3.12, 3.13 (README: Python versions)
+    classifiers=['Programming Language :: Python :: 3.11', 'Programming Language :: Python :: 3.12',
+                 'Programming Language :: Python :: 3.13'],
     packages=find_packages(include=['fasrgan_basicsr', 'fasrgan_basicsr.*']),
     install_requires=[
         'basicsr==1.4.2',
