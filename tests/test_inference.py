@@ -1,5 +1,6 @@
 """Inference: architectures from checkpoint keys, tiled = untiled away from seams, bf16, image kinds, a round trip of a
 generator trained by the real train.py against BasicSR's own test pipeline, and the CLI's errors."""
+import re
 import subprocess
 import sys
 
@@ -19,6 +20,7 @@ from fasrgan_basicsr.evaluation.generators import (
     upscale,
 )
 from fasrgan_basicsr.evaluation.results import read_training_curves
+from fasrgan_basicsr.utils.cli import run_cli
 
 # receptive radius of TINY_G in LR pixels: conv_first 1 + one RRDB (3 RDBs × 5 convs) 15 + conv_body 1 = 17, plus
 # conv_up1/conv_up2/conv_hr/conv_last at ×2/×4 resolution (0.5 + 3 × 0.25) → 19 after rounding up
@@ -144,46 +146,125 @@ def test_generator_trained_by_train_py_round_trips_through_inference_and_test_py
     assert deep.dtype == np.uint16 and np.abs(deep / 257. - reference).max() <= 1.5
 
 
-def run_cli(*args):
-    return inference.main([str(a) for a in args])
+def cli(*args):
+    """The CLI as ``python inference.py`` runs it (``run_cli(main)``), in this process (so that tests can patch)."""
+    return run_cli(inference.main, [str(a) for a in args])
+
+
+class RunsCode:
+    """Pickled, it makes ``torch.load`` without ``weights_only`` create ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+def one_error_line(capsys):
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and err.count('\n') == 1, err
+    return err
 
 
 def test_cli_errors_name_the_problem_and_write_nothing(tmp_path, capsys):
     torch.save({'params': build_network(dict(TINY_D)).state_dict()}, tmp_path / 'net_d.pth')
     torch.save({'params': build_network(dict(TINY_G)).state_dict()}, tmp_path / 'net_g.pth')
+    torch.save({'iter': 4, 'optimizers': [{'state': {}}]}, tmp_path / '4.state')
+    torch.save({'params': RunsCode(tmp_path / 'ran.txt')}, tmp_path / 'evil.pth')
     good = tmp_path / 'good.png'
     cv2.imwrite(str(good), np.full((8, 8, 3), 100, np.uint8))
     (tmp_path / 'broken.png').write_bytes(b'\x89PNG not really')
 
-    assert run_cli('-i', good, '-o', tmp_path / 'o1', '--model_path', tmp_path / 'net_d.pth') == 2
-    assert 'net_d.pth: not a generator of this project' in capsys.readouterr().err
-    assert run_cli('-i', good, '-o', tmp_path / 'o1', '--model_path', tmp_path / 'missing.pth') == 2
-    assert 'missing.pth: no such checkpoint file' in capsys.readouterr().err
-    assert run_cli('-i', tmp_path / 'nothing_here', '-o', tmp_path / 'o1', '--arch', 'Bicubic') == 2
-    assert 'nothing_here: no such file or folder' in capsys.readouterr().err
-    assert run_cli('-i', good, '-o', tmp_path / 'o1', '--arch', 'Bicubic', '--fp16', '--device', 'cpu') == 2
-    assert '--fp16 needs a CUDA device' in capsys.readouterr().err
-    assert run_cli('-i', good, '-o', tmp_path / 'o1') == 2
-    assert 'give --model_path' in capsys.readouterr().err
-    assert not (tmp_path / 'o1').exists()
+    # checkpoint problems: one line naming the file, exit 2, nothing run or written
+    for checkpoint, expected in [('net_d.pth', 'net_d.pth: not a generator of this project .* UNetDiscriminatorFA'),
+                                 ('missing.pth', 'missing.pth: no such checkpoint file'),
+                                 ('4.state', '4.state: .*Expected a generator checkpoint'),
+                                 ('evil.pth', 'evil.pth: refused .* could run arbitrary code')]:
+        assert cli('-i', good, '-o', tmp_path / 'o1', '--model_path', tmp_path / checkpoint) == 2
+        assert re.search(expected, one_error_line(capsys))
+    assert not (tmp_path / 'ran.txt').exists()
+    for args, expected in [(('-i', tmp_path / 'nothing_here', '--arch', 'Bicubic'), 'nothing_here: no such file'),
+                           (('-i', good, '--arch', 'Bicubic', '--fp16', '--device', 'cpu'), '--fp16 needs a CUDA'),
+                           (('-i', good,), 'give --model_path'),
+                           (('-i', good, '--arch', 'Bicubic', '--tile', '-1'), '--tile must be >= 0'),
+                           (('-i', good, '--arch', 'Bicubic', '-g', '0', '--device', 'cpu'), '-g 0 and --device cpu'),
+                           (('-i', good, '--arch', 'Bicubic', '--device', 'tpu:x'), '--device tpu:x: not a torch')]:
+        assert cli(*args, '-o', tmp_path / 'o1') == 2
+        assert expected in one_error_line(capsys)
+    if not torch.cuda.is_available():
+        assert cli('-i', good, '-o', tmp_path / 'o1', '--arch', 'Bicubic', '-g', '0') == 2
+        assert '-g 0: no CUDA device on this machine' in one_error_line(capsys)
+    assert not (tmp_path / 'o1').exists() and not (tmp_path / 'ran.txt').exists()
 
     # an unreadable image is named; the readable ones are still written; status 1
     folder = tmp_path / 'mixed'
     folder.mkdir()
     for name in ('broken.png', 'good.png'):
         (folder / name).write_bytes((tmp_path / name).read_bytes())
-    assert run_cli('-i', folder, '-o', tmp_path / 'o2', '--model_path', tmp_path / 'net_g.pth', '--device', 'cpu') == 1
+    assert cli('-i', folder, '-o', tmp_path / 'o2', '--model_path', tmp_path / 'net_g.pth', '--device', 'cpu') == 1
     out = capsys.readouterr()
     assert 'broken.png: not a readable image' in out.err and '1 failed' in out.out
     assert sorted(p.name for p in (tmp_path / 'o2').iterdir()) == ['good_x4.png']
 
-    # existing outputs are kept unless --overwrite; an output may never replace its input
+    # existing outputs are kept unless --overwrite; an output may never replace its input, nor another output
     before = (tmp_path / 'o2' / 'good_x4.png').read_bytes()
-    assert run_cli('-i', folder / 'good.png', '-o', tmp_path / 'o2', '--arch', 'Bicubic') == 2
-    assert 'exist already' in capsys.readouterr().err
+    assert cli('-i', folder / 'good.png', '-o', tmp_path / 'o2', '--arch', 'Bicubic') == 2
+    assert 'exist already' in one_error_line(capsys)
     assert (tmp_path / 'o2' / 'good_x4.png').read_bytes() == before
-    assert run_cli('-i', folder / 'good.png', '-o', tmp_path / 'o2', '--arch', 'Bicubic', '--overwrite') == 0
+    assert cli('-i', folder / 'good.png', '-o', tmp_path / 'o2', '--arch', 'Bicubic', '--overwrite') == 0
     assert (tmp_path / 'o2' / 'good_x4.png').read_bytes() != before
-    assert run_cli('-i', good, '-o', tmp_path, '--arch', 'Bicubic', '--suffix', '', '--overwrite') == 2
-    assert 'would overwrite its input' in capsys.readouterr().err
+    assert cli('-i', good, '-o', tmp_path, '--arch', 'Bicubic', '--suffix', '', '--overwrite') == 2
+    assert 'would overwrite the input' in one_error_line(capsys)
     assert cv2.imread(str(good)).shape == (8, 8, 3)
+    cv2.imwrite(str(folder / 'good.jpg'), np.full((8, 8, 3), 50, np.uint8))
+    assert cli('-i', folder, '-o', tmp_path / 'o3', '--arch', 'Bicubic', '--ext', 'png') == 2
+    assert 'good.jpg and ' in one_error_line(capsys) and not (tmp_path / 'o3').exists()
+
+
+def test_output_that_is_an_existing_file_is_refused(tmp_path, capsys):
+    cv2.imwrite(str(tmp_path / 'in.png'), np.full((8, 8, 3), 100, np.uint8))
+    target = tmp_path / 'results.png'
+    target.write_bytes(b'the user\'s file')
+    before = sorted(tmp_path.iterdir())
+    assert cli('-i', tmp_path / 'in.png', '-o', target, '--arch', 'Bicubic') == 2
+    assert f'-o {target}: is an existing file; expected a folder' in one_error_line(capsys)
+    assert target.read_bytes() == b'the user\'s file' and sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize('error', [
+    torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; 79.11 GiB total capacity)'),
+    RuntimeError('[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: you tried to '
+                 'allocate 21474836480 bytes.'),
+    MemoryError(),
+], ids=['cuda', 'cpu-allocator', 'MemoryError'])
+def test_out_of_memory_names_the_image_suggests_tiles_and_the_batch_goes_on(error, tmp_path, capsys, monkeypatch):
+    from basicsr.archs.rrdbnet_arch import RRDBNet
+    forward = RRDBNet.forward
+
+    def forward_with_little_memory(self, x):  # inputs over 400 LR pixels "do not fit"
+        if x.shape[-2] * x.shape[-1] > 400:
+            raise error
+        return forward(self, x)
+
+    monkeypatch.setattr(RRDBNet, 'forward', forward_with_little_memory)
+    torch.save({'params': build_network(dict(TINY_G)).state_dict()}, tmp_path / 'net_g.pth')
+    folder = tmp_path / 'in'
+    folder.mkdir()
+    for name, size in (('a_small.png', 12), ('b_large.png', 40), ('c_small.png', 16)):
+        cv2.imwrite(str(folder / name), np.full((size, size, 3), 100, np.uint8))
+    assert cli('-i', folder, '-o', tmp_path / 'out', '--model_path', tmp_path / 'net_g.pth') == 1
+    out = capsys.readouterr()
+    message = re.search(r'error: (.*)\n', out.err).group(1)
+    assert message == (f'{folder / "b_large.png"}: out of memory on cpu for this 40×40 image; try --tile 16 (or '
+                       'smaller) to process it in tiles.')
+    assert f'1 failed:\n  {message}' in out.out
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == ['a_small_x4.png', 'c_small_x4.png']
+    # the suggestion works: 16 + 2 × 2 context = 20 × 20 = 400 LR pixels per tile
+    assert cli('-i', folder / 'b_large.png', '-o', tmp_path / 'out', '--model_path', tmp_path / 'net_g.pth',
+               '--tile', 16, '--tile_pad', 2) == 0
+    assert cv2.imread(str(tmp_path / 'out' / 'b_large_x4.png')).shape == (160, 160, 3)
+    # already tiled: half the tile
+    assert cli('-i', folder / 'b_large.png', '-o', tmp_path / 'o2', '--model_path', tmp_path / 'net_g.pth',
+               '--tile', 32) == 1
+    assert 'for this 40×40 image in tiles of 32; try --tile 16 (or smaller).' in capsys.readouterr().err
