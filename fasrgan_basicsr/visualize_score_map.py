@@ -1,21 +1,31 @@
-"""Write the discriminator's score map of super-resolved images as heat-maps (the paper's attention figure).
+"""Show what the discriminator attends to: the score map of super-resolved images (the paper's attention figure).
 
     python fasrgan_basicsr/visualize_score_map.py -opt options/train_FASRGAN_x4.yml \
         --net_g experiments/FASRGAN_x4_DIV2K/models/net_g_latest.pth \
         --net_d experiments/FASRGAN_x4_DIV2K/models/net_d_latest.pth \
-        -i LR_IMAGE_OR_DIR -o OUT_DIR
+        -i LR_IMAGE_OR_DIR -o OUT_DIR [--hr HR_DIR] [--normalize]
 
-    python fasrgan_basicsr/visualize_score_map.py -opt options/train_FAFsSRGAN_x4.yml \
-        --net_g experiments/FAFsSRGAN_x4_DIV2K/models/net_g_latest.pth \
-        --net_d experiments/FAFsSRGAN_x4_DIV2K/models/net_d_latest.pth -i LR_IMAGE_OR_DIR -o OUT_DIR
+The networks are built from the training option file's ``network_g`` / ``network_d``; the discriminator
+must compute a score map (``UNetDiscriminatorFA``: FASRGAN, SRGAN_FA, FA+Fs-SRGAN). One that reads features
+(``network_d.num_in_ch`` ≠ 3: FA+Fs-SRGAN) scores ``E(SR)``, the features of the generator's shared extractor
+``net_g.extractor`` — or of the discriminator's own extractor when its checkpoint holds one
+(``params_extractor``, the woFs ablation).
 
-The networks are built from the training option file's ``network_g`` / ``network_d``. A discriminator
-that reads features (``network_d.num_in_ch`` ≠ the image's channels: FA+Fs-SRGAN) scores
-``E(SR)``, the features of the generator's shared extractor ``net_g.extractor`` — or of the
-discriminator's own extractor when its checkpoint holds one (``params_extractor``, the woFs
-ablation). For each LR image it writes ``<name>_sr.png``, ``<name>_score_map.png`` (the mean over channels of
-``M = sigmoid(map logits)``, JET colours: red = judged real, blue = judged fake, i.e. where the
-attention loss weighs most) and ``<name>_panel.png`` (the two side by side).
+For each LR image ``<name>`` it writes into OUT_DIR:
+
+- ``<name>_sr.png``: the SR image;
+- ``<name>_score_map.png``: ``M = sigmoid(map logits)`` (mean over channels) on the absolute scale 0..1 (JET:
+  red = judged real, blue = judged fake, i.e. where the attention loss weighs the L1 most), with a colour bar,
+  the map's min/max/mean and a title saying which run, which iteration (from the checkpoint names,
+  ``net_d_<iter>.pth``) and which image;
+- ``<name>_score_map_norm.png`` (``--normalize``): the same map stretched to its own min..max, for maps whose
+  values span a narrow band;
+- ``<name>_panel.png``: ``[HR |] SR | M [| M stretched]`` side by side; the HR image comes from ``--hr DIR``,
+  matched by name (``<name>.*``, or ``<name>`` less a trailing ``x4``/``_x4``/``-x4`` of the LR name).
+
+Small images are enlarged for display with nearest neighbour. Every problem with the inputs (option file,
+checkpoints, images, HR pairs, outputs that exist or would replace an input) is one line and exit status 2
+before anything is written.
 """
 import fasrgan_basicsr  # noqa: F401  (first: makes basicsr importable, registers the plugin)
 
@@ -23,89 +33,152 @@ import fasrgan_basicsr  # noqa: F401  (first: makes basicsr importable, register
 import argparse
 import copy
 import os
+import re
+import sys
 from os import path as osp
 
 import cv2
 import numpy as np
 import torch
-import yaml
 from basicsr.archs import build_network
 from basicsr.utils import img2tensor, tensor2img
+from basicsr.utils.registry import ARCH_REGISTRY
+from PIL import Image
 
-from fasrgan_basicsr.utils.checkpoint import load_network, load_state_dict
+from fasrgan_basicsr.evaluation.score_map import channel_mean, has_score_map, score_map_probabilities
+from fasrgan_basicsr.evaluation.score_map_panel import score_map_figures
+from fasrgan_basicsr.utils.checkpoint import CheckpointError, load_network, load_state_dict
+from fasrgan_basicsr.utils.cli import UserError, run_cli
+from fasrgan_basicsr.utils.options import read_option_file
 
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
+def output_kinds(normalize):
+    """What is written per image, as ``<name>_<kind>.png``."""
+    return ('sr', 'score_map') + (('score_map_norm',) if normalize else ()) + ('panel',)
+
 
 def list_images(path):
+    """The image files of a folder (sorted), or the single file given; UserError when there are none."""
     if osp.isdir(path):
-        return sorted(osp.join(path, f) for f in os.listdir(path) if f.lower().endswith(IMG_EXTS))
+        files = sorted(osp.join(path, f) for f in os.listdir(path) if f.lower().endswith(IMG_EXTS))
+        if not files:
+            raise UserError(f'-i {path}: no images ({", ".join(IMG_EXTS)}) in this folder.')
+        return files
+    if not osp.isfile(path):
+        raise UserError(f'-i {path}: no such file or folder.')
     return [path]
 
 
-@torch.no_grad()
-def score_map(net_d, img, extractor=None):
-    """Score-map probabilities ``(B, C, H, W)`` of an image batch of any size.
+def image_size(path, what):
+    """``(height, width)`` from the image's header; UserError naming ``what`` and the file when unreadable."""
+    try:
+        with Image.open(path) as img:
+            return img.height, img.width
+    except (OSError, ValueError) as err:
+        raise UserError(f'{what} {path}: not a readable image ({err}).') from None
 
-    The image is reflect-padded to multiples of 8; a feature-reading discriminator gets
-    ``extractor(padded image)`` (``(B, num_feat, H', W')``, size-preserving) instead of the image.
+
+def hr_candidates(lr_stem, scale):
+    """HR names an LR named ``lr_stem`` pairs with: itself, or less a trailing ``_x4``, ``-x4`` or ``x4``."""
+    names = [lr_stem]
+    for suffix in (f'_x{scale}', f'-x{scale}', f'x{scale}'):
+        if lr_stem.lower().endswith(suffix) and len(lr_stem) > len(suffix):
+            names.append(lr_stem[:-len(suffix)])
+    return names
+
+
+def match_hr(lr_paths, hr_dir, scale):
+    """``{lr path: hr path}`` matched by name, each HR exactly ``scale`` × its LR; else UserError (first problem)."""
+    if not osp.isdir(hr_dir):
+        raise UserError(f'--hr {hr_dir}: no such folder.')
+    by_stem = {}
+    for name in sorted(os.listdir(hr_dir)):
+        if name.lower().endswith(IMG_EXTS):
+            by_stem.setdefault(osp.splitext(name)[0], []).append(osp.join(hr_dir, name))
+    pairs, missing = {}, []
+    for lr in lr_paths:
+        stem = osp.splitext(osp.basename(lr))[0]
+        found = next((by_stem[name] for name in hr_candidates(stem, scale) if name in by_stem), None)
+        if found is None:
+            missing.append(osp.basename(lr))
+            continue
+        if len(found) > 1:
+            raise UserError(f'--hr {hr_dir}: {len(found)} images could be the HR of {lr}: '
+                            f'{", ".join(osp.basename(p) for p in found)}; keep one.')
+        pairs[lr] = found[0]
+    if missing:
+        looked_for = ' or '.join(f'{name}.*' for name in hr_candidates(osp.splitext(missing[0])[0], scale))
+        raise UserError(f'--hr {hr_dir}: no HR image for {len(missing)} LR image(s), e.g. {missing[0]} '
+                        f'(looked for {looked_for}).')
+    for lr, hr in pairs.items():
+        lr_h, lr_w = image_size(lr, '-i')
+        hr_h, hr_w = image_size(hr, '--hr')
+        if (hr_h, hr_w) != (scale * lr_h, scale * lr_w):
+            raise UserError(f'--hr {hr}: {hr_w}×{hr_h} pixels, expected {scale * lr_w}×{scale * lr_h} '
+                            f'(×{scale} its LR {lr}, {lr_w}×{lr_h}).')
+    return pairs
+
+
+def plan_outputs(out_dir, lr_paths, inputs, kinds, overwrite):
+    """``{lr path: {output kind: path}}`` for ``kinds`` (:func:`output_kinds`).
+
+    UserError for outputs that would replace an input or each other, or that exist already without ``overwrite``
+    — before anything is written.
     """
-    h, w = img.shape[-2:]
-    padded = torch.nn.functional.pad(img, (0, -w % 8, 0, -h % 8), mode='reflect')
-    if extractor is not None:
-        padded = extractor(padded)
-    return torch.sigmoid(net_d.score_map(padded))[..., :h, :w]
+    if osp.exists(out_dir) and not osp.isdir(out_dir):
+        raise UserError(f'-o {out_dir}: is an existing file; expected a folder (created when missing).')
+    sources = {osp.realpath(p): p for p in inputs}
+    plans, seen = {}, {}
+    for lr in lr_paths:
+        stem = osp.splitext(osp.basename(lr))[0]
+        plans[lr] = {kind: osp.join(out_dir, f'{stem}_{kind}.png') for kind in kinds}
+        for out in plans[lr].values():
+            real = osp.realpath(out)
+            if real in sources:
+                raise UserError(f'{lr}: its output {out} would overwrite the input {sources[real]}; choose another -o.')
+            if real in seen:
+                raise UserError(f'{seen[real]} and {lr} would both be written to {out}; rename one or run them apart.')
+            seen[real] = lr
+    existing = [out for plan in plans.values() for out in plan.values() if osp.exists(out)]
+    if existing and not overwrite:
+        raise UserError(f'{len(existing)} output(s) exist already, e.g. {existing[0]} (use --overwrite to replace '
+                        'them); nothing written.')
+    return plans
 
 
-def heatmap(prob):
-    """``(C, H, W)`` probabilities → BGR uint8 JET heat-map of their channel mean."""
-    gray = np.clip(prob.mean(0).cpu().numpy() * 255 + 0.5, 0, 255).astype(np.uint8)
-    return cv2.applyColorMap(gray, cv2.COLORMAP_JET)
+def network_option(opt, key, opt_path):
+    """``opt[key]`` naming a registered arch; UserError otherwise."""
+    net_opt = opt.get(key)
+    if not isinstance(net_opt, dict) or not isinstance(net_opt.get('type'), str):
+        raise UserError(f'{opt_path}: {key}: missing, or without a type; the viewer builds the networks from it.')
+    if net_opt['type'] not in ARCH_REGISTRY:
+        raise UserError(f'{opt_path}: {key}:type: {net_opt["type"]!r} is not a registered arch.')
+    return net_opt
 
 
-def write_score_maps(net_g, net_d, lr_paths, out_dir, device='cpu', extractor=None):
-    """Super-resolve each LR image and write its SR, score map and side-by-side panel; returns the panel paths.
-
-    ``extractor``: the feature extractor a feature-reading discriminator scores (see :func:`score_map`).
-    """
-    os.makedirs(out_dir, exist_ok=True)
-    net_g.eval().to(device)
-    net_d.eval().to(device)
-    if extractor is not None:
-        extractor.eval().to(device)
-    panels = []
-    for path in lr_paths:
-        img = cv2.imread(path, cv2.IMREAD_COLOR)
-        if img is None:
-            raise ValueError(f'{path}: not a readable image.')
-        lr = img2tensor(img.astype(np.float32) / 255., bgr2rgb=True, float32=True).unsqueeze(0).to(device)
-        with torch.no_grad():
-            sr = net_g(lr).clamp(0, 1)
-        sr_img = tensor2img(sr)
-        heat = heatmap(score_map(net_d, sr, extractor)[0])
-        name = osp.splitext(osp.basename(path))[0]
-        cv2.imwrite(osp.join(out_dir, f'{name}_sr.png'), sr_img)
-        cv2.imwrite(osp.join(out_dir, f'{name}_score_map.png'), heat)
-        panels.append(osp.join(out_dir, f'{name}_panel.png'))
-        cv2.imwrite(panels[-1], np.concatenate([sr_img, heat], axis=1))
-    return panels
+def build(net_opt, key, opt_path):
+    try:
+        return build_network(copy.deepcopy(dict(net_opt)))
+    except (TypeError, ValueError) as err:
+        raise UserError(f'{opt_path}: {key}: cannot build {net_opt["type"]} ({err}).') from None
 
 
 def discriminator_extractor(net_g, net_d_opt, net_d_path, image_channels=3):
     """The module whose features a feature-reading discriminator scores, or None when it reads images.
 
     The discriminator's own extractor when its checkpoint holds ``params_extractor`` (woFs), else the
-    generator's shared ``extractor`` (FA+Fs-SRGAN, Fs-SRGAN).
+    generator's shared ``extractor`` (FA+Fs-SRGAN).
     """
     if net_d_opt.get('num_in_ch', image_channels) == image_channels:
         return None
     extractor = getattr(net_g, 'extractor', None)
     if extractor is None:
-        raise ValueError(f'network_d reads {net_d_opt["num_in_ch"]}-channel features, but the generator '
-                         f'{type(net_g).__name__} has no shared extractor (expected FsRRDBNet or FsMSRResNet).')
+        raise UserError(f'network_d reads {net_d_opt["num_in_ch"]}-channel features, but the generator '
+                        f'{type(net_g).__name__} has no shared extractor (expected FsRRDBNet or FsMSRResNet).')
     try:
         own = load_state_dict(net_d_path, ('params_extractor',))
-    except ValueError:
+    except CheckpointError:
         own = None
     if own is not None and set(own) == set(extractor.state_dict()):
         extractor = copy.deepcopy(extractor)
@@ -113,23 +186,112 @@ def discriminator_extractor(net_g, net_d_opt, net_d_path, image_channels=3):
     return extractor
 
 
-def main():
+def checkpoint_iteration(path):
+    """``'iter 400'`` for BasicSR's ``net_d_400.pth``, else the file name (e.g. ``net_d_latest.pth``)."""
+    match = re.search(r'_(\d+)\.pth$', osp.basename(path))
+    return f'iter {match.group(1)}' if match else osp.basename(path)
+
+
+def run_title(opt, opt_path, net_g_path, net_d_path):
+    """Which run and which iteration: the option file's ``name`` and the checkpoints' iterations."""
+    run = opt.get('name') or osp.splitext(osp.basename(opt_path))[0]
+    g, d = checkpoint_iteration(net_g_path), checkpoint_iteration(net_d_path)
+    return f'run {run} | {d if g == d else f"G {g}, D {d}"}'
+
+
+def read_image(path, what='-i'):
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise UserError(f'{what} {path}: not a readable image (OpenCV cannot decode it).')
+    return img
+
+
+@torch.no_grad()
+def render_image(net_g, net_d, lr_img, title, device='cpu', extractor=None, hr_img=None, normalize=False):
+    """Super-resolve one BGR uint8 LR image and make its figures (:func:`score_map_figures`).
+
+    Returns ``(sr BGR uint8, displayed map (H, W), figures)``.
+    """
+    lr = img2tensor(lr_img.astype(np.float32) / 255., bgr2rgb=True, float32=True).unsqueeze(0).to(device)
+    sr = net_g(lr).clamp(0, 1)
+    values = channel_mean(score_map_probabilities(net_d, sr, extractor)[0])
+    sr_img = tensor2img(sr)
+    if hr_img is not None and hr_img.shape != sr_img.shape:
+        raise UserError(f'--hr: the HR image is {hr_img.shape[1]}×{hr_img.shape[0]} but the SR image '
+                        f'{sr_img.shape[1]}×{sr_img.shape[0]}; network_g does not upscale by the option file\'s scale.')
+    return sr_img, values, score_map_figures(values, title, sr=sr_img, hr=hr_img, normalize=normalize)
+
+
+def write_score_maps(net_g, net_d, lr_paths, plans, title, device='cpu', extractor=None, hr_paths=None,
+                     normalize=False):
+    """Write each LR image's outputs (``plans``: see :func:`plan_outputs`); returns ``{lr path: MapRange}``."""
+    net_g.eval().to(device)
+    net_d.eval().to(device)
+    if extractor is not None:
+        extractor.eval().to(device)
+    ranges = {}
+    for path in lr_paths:
+        name = osp.splitext(osp.basename(path))[0]
+        hr_img = read_image(hr_paths[path], '--hr') if hr_paths else None
+        sr_img, _, figures = render_image(net_g, net_d, read_image(path), f'{title} | {name}', device, extractor,
+                                          hr_img, normalize)
+        os.makedirs(osp.dirname(plans[path]['sr']) or '.', exist_ok=True)
+        cv2.imwrite(plans[path]['sr'], sr_img)
+        for kind, figure in figures.items():
+            cv2.imwrite(plans[path][kind], figure.image)
+        ranges[path] = figures['panel'].map_range
+        print(f'{plans[path]["panel"]}  M {ranges[path].describe()}', flush=True)
+    return ranges
+
+
+def device_for(name):
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise UserError(f'--device {name}: not a torch device ({err}).') from None
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise UserError(f'--device {name}: no CUDA device on this machine; use --device cpu.')
+    return device
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('-opt', required=True, help='training option file (network_g and network_d)')
+    parser.add_argument('-opt', required=True, help='training option file (name, scale, network_g, network_d)')
     parser.add_argument('--net_g', required=True, help='generator checkpoint (params_ema used when present)')
     parser.add_argument('--net_d', required=True, help='discriminator checkpoint')
     parser.add_argument('-i', '--input', required=True, help='LR image or folder of LR images')
     parser.add_argument('-o', '--output', required=True, help='output folder')
+    parser.add_argument('--hr', default=None, help='folder of the HR images, matched by name: adds HR to the panel')
+    parser.add_argument('--normalize', action='store_true',
+                        help='also write the map stretched to its own min..max (beside the absolute scale)')
+    parser.add_argument('--overwrite', action='store_true', help='replace existing outputs (never an input)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    args = parser.parse_args()
-    with open(args.opt) as f:
-        opt = yaml.safe_load(f)
-    net_g = load_network(build_network(opt['network_g']), args.net_g)
-    net_d = load_network(build_network(opt['network_d']), args.net_d, param_keys=('params',))
-    extractor = discriminator_extractor(net_g, opt['network_d'], args.net_d)
-    for panel in write_score_maps(net_g, net_d, list_images(args.input), args.output, args.device, extractor):
-        print(panel)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    opt = read_option_file(args.opt)
+    g_opt = network_option(opt, 'network_g', args.opt)
+    d_opt = network_option(opt, 'network_d', args.opt)
+    if not has_score_map(ARCH_REGISTRY.get(d_opt['type'])):
+        raise UserError(f'{args.opt}: network_d {d_opt["type"]} has no score map, so there is nothing to show; the '
+                        'viewer needs a fine-grained-attention discriminator (UNetDiscriminatorFA: FASRGAN, SRGAN_FA, '
+                        'FA+Fs-SRGAN).')
+    device = device_for(args.device)
+    lr_paths = list_images(args.input)
+    scale = opt.get('scale', g_opt.get('scale', 4))
+    hr_paths = match_hr(lr_paths, args.hr, scale) if args.hr else None
+    for path in lr_paths:
+        image_size(path, '-i')
+    inputs = lr_paths + list((hr_paths or {}).values())
+    plans = plan_outputs(args.output, lr_paths, inputs, output_kinds(args.normalize), args.overwrite)
+    net_g = load_network(build(g_opt, 'network_g', args.opt), args.net_g)
+    net_d = load_network(build(d_opt, 'network_d', args.opt), args.net_d, param_keys=('params',))
+    extractor = discriminator_extractor(net_g, d_opt, args.net_d)
+    write_score_maps(net_g, net_d, lr_paths, plans, run_title(opt, args.opt, args.net_g, args.net_d), device,
+                     extractor, hr_paths, args.normalize)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -42,7 +43,7 @@ def test_basicsr_checkpoints_prefer_ema_and_strip_module_prefix(tmp_path):
 
 def test_mismatched_or_missing_checkpoints_name_the_file(tmp_path):
     torch.save({'params': build_network(dict(TINY_G)).state_dict()}, tmp_path / 'g.pth')
-    with pytest.raises(ValueError, match=r'g.pth: does not fit UNetDiscriminatorFA \(missing: '):
+    with pytest.raises(ValueError, match=r'g.pth: does not fit UNetDiscriminatorFA \(missing:? \w'):
         load_network(build_network(dict(TINY_D)), str(tmp_path / 'g.pth'))
     with pytest.raises(CheckpointError, match='nope.pth: no such checkpoint file'):
         load_state_dict(str(tmp_path / 'nope.pth'))
@@ -51,7 +52,8 @@ def test_mismatched_or_missing_checkpoints_name_the_file(tmp_path):
         load_state_dict(str(tmp_path / 'cut.pth'))
 
 
-def test_score_map_viewer_writes_sr_heatmap_and_panel(tiny_data, tmp_path):
+def test_score_map_viewer_runs_as_a_command(tiny_data, tmp_path):
+    """The real entry point on a trained-shape pair: every output per image, panels HR | SR | M | M stretched."""
     torch.manual_seed(0)
     g, d = build_network(dict(TINY_G)), build_network(dict(TINY_D))
     torch.save({'params': g.state_dict()}, tmp_path / 'g.pth')
@@ -60,14 +62,17 @@ def test_score_map_viewer_writes_sr_heatmap_and_panel(tiny_data, tmp_path):
     out, lr_dir = tmp_path / 'maps', tmp_path / 'lr'
     lr_dir.mkdir()
     lr = cv2.imread(os.path.join(tiny_data['val_lq'], 'chelseax4.png'))
-    cv2.imwrite(str(lr_dir / 'full.png'), lr)
-    cv2.imwrite(str(lr_dir / 'odd.png'), lr[:11, :13])  # SR 44×52: not multiples of 8, reflect-padded
-    subprocess.run([sys.executable, str(REPO / 'fasrgan_basicsr' / 'visualize_score_map.py'), '-opt',
-                    str(tmp_path / 'opt.yml'), '--net_g', str(tmp_path / 'g.pth'), '--net_d', str(tmp_path / 'd.pth'),
-                    '-i', str(lr_dir), '-o', str(out), '--device', 'cpu'], check=True, capture_output=True)
-    for name, (h, w) in (('full', (48, 64)), ('odd', (44, 52))):
-        sr = cv2.imread(str(out / f'{name}_sr.png'))
-        heat = cv2.imread(str(out / f'{name}_score_map.png'))
-        panel = cv2.imread(str(out / f'{name}_panel.png'))
-        assert sr.shape == heat.shape == (h, w, 3)  # the map covers exactly the SR image
-        assert panel.shape == (h, 2 * w, 3)
+    cv2.imwrite(str(lr_dir / 'chelseax4.png'), lr)
+    proc = subprocess.run([sys.executable, str(REPO / 'fasrgan_basicsr' / 'visualize_score_map.py'), '-opt',
+                           str(tmp_path / 'opt.yml'), '--net_g', str(tmp_path / 'g.pth'), '--net_d',
+                           str(tmp_path / 'd.pth'), '-i', str(lr_dir), '-o', str(out), '--hr', tiny_data['val_gt'],
+                           '--normalize', '--device', 'cpu'], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == [f'chelseax4_{k}.png' for k in (
+        'panel', 'score_map', 'score_map_norm', 'sr')]
+    assert proc.stdout.startswith(f'{out / "chelseax4_panel.png"}  M min ')
+    assert cv2.imread(str(out / 'chelseax4_sr.png')).shape == (48, 64, 3)
+    hr = cv2.imread(os.path.join(tiny_data['val_gt'], 'chelsea.png'))
+    panel = cv2.imread(str(out / 'chelseax4_panel.png'))
+    tile = panel[70:70 + 48 * 6, 10:10 + 64 * 6]  # the HR tile, enlarged 6× (64 → 384 pixels), below the title
+    assert np.array_equal(tile, hr.repeat(6, axis=0).repeat(6, axis=1))
