@@ -13,8 +13,8 @@ setup(
     packages=find_packages(include=['fasrgan_basicsr', 'fasrgan_basicsr.*']),
     install_requires=[
         'basicsr==1.4.2',
-        'torch>=2.0',
-        'torchvision>=0.15',
+        'torch>=2.5',  # nn.Module.register_state_dict_post_hook (the Fs generators' plain key names)
+        'torchvision>=0.20',
         'numpy',
         'opencv-python',
         'Pillow',
@@ -24,6 +24,11 @@ setup(
         'scikit-image',
         'tensorboard',
         'tqdm',
+        'spandrel',  # chaiNNer's / ComfyUI's model loader: tests and spandrel_support.py
+        'safetensors',  # export.py
+        'onnx',  # export.py (torch's ONNX exporter)
+        'onnxscript',  # export.py (torch's ONNX exporter)
+        'onnxruntime',  # export.py checks each ONNX file it writes
     ],
     extras_require={
         'dev': ['pytest', 'ruff'],

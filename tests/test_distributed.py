@@ -29,7 +29,7 @@ runpy.run_path({str(REPO / 'fasrgan_basicsr' / 'train.py')!r}, run_name='__main_
 from fasrgan_basicsr.utils.resilience import SESSION
 m = SESSION.model
 rank = dist.get_rank() if dist.is_initialized() else 0
-torch.save({{'g': m.get_bare_model(m.net_g).state_dict(), 'd': dict(m.net_d.named_parameters())}},
+torch.save({{'g': dict(m.get_bare_model(m.net_g).named_parameters()), 'd': dict(m.net_d.named_parameters())}},
            f'rank{{rank}}.pth')
 '''
 

@@ -1,4 +1,4 @@
-"""Feature-sharing models in-process: what each update trains, optimizer contents, woFs, counts, conversion."""
+"""Feature-sharing models in-process: what each update trains, optimizer contents, woFs, counts, plain key names."""
 import pytest
 import torch
 from basicsr.archs import build_network
@@ -8,8 +8,7 @@ from conftest import build_training_model, tiny_batch, tiny_options
 
 from fasrgan_basicsr.archs.fs_msrresnet_arch import FsMSRResNet
 from fasrgan_basicsr.archs.fs_rrdbnet_arch import FsRRDBNet
-from fasrgan_basicsr.archs.fs_split import to_plain_state_dict
-from fasrgan_basicsr.convert_fs_generator import convert_checkpoint
+from fasrgan_basicsr.archs.fs_split import to_split_state_dict
 
 DATA = {'train_gt': '.', 'train_lq': '.', 'val_gt': '.', 'val_lq': '.'}
 FS_G = {'type': 'FsRRDBNet', 'num_feat': 8, 'num_grow_ch': 4, 'num_shared_block': 1, 'num_block': 1}
@@ -151,38 +150,63 @@ def test_vgg_feature_discriminator_sizes():
         build_network({'type': 'VGGFeatureDiscriminator', 'num_in_ch': 8, 'num_feat': 4})(torch.rand(1, 8, 128, 128))
 
 
-# --------------------------------------------------------------------------------------- conversion
-def test_fs_generator_converts_to_an_identical_rrdbnet(tmp_path):
-    torch.manual_seed(0)
-    fs = FsRRDBNet(num_feat=16, num_grow_ch=8, num_shared_block=2, num_block=3).eval()
-    ema = {k: v + 0.01 for k, v in fs.state_dict().items()}
-    torch.save({'params': fs.state_dict(), 'params_ema': ema}, tmp_path / 'fs.pth')
-    assert convert_checkpoint(str(tmp_path / 'fs.pth'), str(tmp_path / 'plain.pth')) == 5
-    plain = torch.load(tmp_path / 'plain.pth', weights_only=True)
-    rrdb = RRDBNet(3, 3, num_feat=16, num_block=5, num_grow_ch=8).eval()
-    rrdb.load_state_dict(plain['params'], strict=True)
-    x = torch.rand(2, 3, 12, 10)
-    with torch.no_grad():
-        assert torch.allclose(fs(x), rrdb(x), atol=1e-6, rtol=0)
-        rrdb.load_state_dict(plain['params_ema'], strict=True)
-        fs.load_state_dict(ema)
-        assert torch.allclose(fs(x), rrdb(x), atol=1e-6, rtol=0)
-    with pytest.raises(FileExistsError, match='exists; pass --overwrite'):
-        convert_checkpoint(str(tmp_path / 'fs.pth'), str(tmp_path / 'plain.pth'))
-    torch.save({'params': rrdb.state_dict()}, tmp_path / 'not_fs.pth')
-    with pytest.raises(ValueError, match='not_fs.pth: not a feature-sharing generator'):
-        convert_checkpoint(str(tmp_path / 'not_fs.pth'), str(tmp_path / 'x.pth'))
-    assert not (tmp_path / 'x.pth').exists()
+# ------------------------------------------------------------------------------------ plain key names
+PLAIN = {FsRRDBNet: lambda e, g: RRDBNet(3, 3, num_feat=8, num_block=e + g, num_grow_ch=4),
+         FsMSRResNet: lambda e, g: MSRResNet(num_feat=8, num_block=e + g)}
+FIRST_CONV = {FsRRDBNet: 'rdb1.conv1.weight', FsMSRResNet: 'conv1.weight'}  # of each block
 
 
-def test_fs_msrresnet_is_an_msrresnet():
+def fs_net(cls, e, g):
+    extra = {'num_grow_ch': 4} if cls is FsRRDBNet else {}
+    return cls(num_feat=8, num_shared_block=e, num_block=g, **extra).eval()
+
+
+@pytest.mark.parametrize('cls', [FsRRDBNet, FsMSRResNet])
+def test_state_dict_is_the_plain_archs_and_loads_strictly_into_it(cls):
     torch.manual_seed(0)
-    fs = FsMSRResNet(num_feat=16, num_shared_block=1, num_block=2).eval()
-    msr = MSRResNet(num_feat=16, num_block=3).eval()
-    msr.load_state_dict(to_plain_state_dict(fs.state_dict()), strict=True)
-    x = torch.rand(1, 3, 9, 11)
+    fs, plain = fs_net(cls, 2, 1), PLAIN[cls](2, 1).eval()
+    state = fs.state_dict()
+    assert list(state) == list(plain.state_dict())  # same names, same order
+    plain.load_state_dict(state, strict=True)
+    # in memory the extractor stays a submodule: optimizers, EMA and the discriminator see it as before
+    params = dict(fs.named_parameters())
+    assert next(iter(params)) == 'extractor.conv_first.weight'
+    conv = FIRST_CONV[cls]
+    assert params['extractor.conv_first.weight'] is fs.extractor.conv_first.weight
+    for in_memory, on_disk in (('extractor.conv_first.weight', 'conv_first.weight'),
+                               (f'extractor.body.1.{conv}', f'body.1.{conv}'), (f'body.0.{conv}', f'body.2.{conv}')):
+        assert torch.equal(params[in_memory], state[on_disk]), in_memory
+    x = torch.rand(2, 3, 9, 11)
     with torch.no_grad():
-        assert torch.allclose(fs(x), msr(x), atol=1e-6, rtol=0)
+        assert torch.equal(fs(x), plain(x))
+
+
+@pytest.mark.parametrize('cls', [FsRRDBNet, FsMSRResNet])
+def test_a_wrapper_keeps_its_prefix(cls):
+    torch.manual_seed(0)
+    fs = fs_net(cls, 1, 2)
+    wrapped = torch.nn.DataParallel(fs).state_dict()  # DataParallel / DDP: keys under "module."
+    assert list(wrapped) == ['module.' + k for k in PLAIN[cls](1, 2).state_dict()]
+    other = torch.nn.DataParallel(fs_net(cls, 2, 1))
+    other.load_state_dict(wrapped, strict=True)
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(other(x), fs(x))
+
+
+@pytest.mark.parametrize('cls', [FsRRDBNet, FsMSRResNet])
+def test_checkpoints_with_the_earlier_split_names_still_load(cls):
+    torch.manual_seed(0)
+    fs = fs_net(cls, 1, 3)
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        for e in (1, 3):  # written by E1G3 (e.g. this very network before plain names) or by E3G1
+            old = to_split_state_dict(fs.state_dict(), e)
+            assert f'extractor.body.{e - 1}.{FIRST_CONV[cls]}' in old and f'body.{4 - e}.{FIRST_CONV[cls]}' not in old
+            for target in (1, 2):
+                again = fs_net(cls, target, 4 - target)
+                again.load_state_dict(old, strict=True)
+                assert torch.equal(again(x), fs(x))
 
 
 def test_fs_generators_load_plain_weights_and_other_splits():
@@ -200,3 +224,20 @@ def test_fs_generators_load_plain_weights_and_other_splits():
         deeper = FsRRDBNet(num_feat=8, num_grow_ch=4, num_shared_block=1, num_block=4)
         with pytest.raises(RuntimeError, match='Missing key'):
             deeper.load_state_dict(plain.state_dict(), strict=True)
+
+
+def test_training_saves_plain_names_for_both_parameter_sets_and_ema_still_averages(tmp_path):
+    m = fs_model(tmp_path)
+    ema_before = {k: v.detach().clone() for k, v in m.net_g_ema.named_parameters()}
+    m.optimize_parameters(current_iter=1)  # BasicSR's SRGANModel updates the EMA by named_parameters
+    for k, v in m.net_g_ema.named_parameters():
+        expected = 0.999 * ema_before[k] + 0.001 * dict(m.net_g.named_parameters())[k].detach()
+        assert torch.allclose(v, expected, atol=1e-7, rtol=0), k
+    m.save(epoch=0, current_iter=1)
+    ckpt = torch.load(tmp_path / 'experiments' / 'FsSRGANModel' / 'models' / 'net_g_1.pth', weights_only=True)
+    assert set(ckpt) == {'params', 'params_ema'}
+    for key, net in (('params', m.net_g), ('params_ema', m.net_g_ema)):
+        plain = RRDBNet(3, 3, num_feat=8, num_block=2, num_grow_ch=4)
+        plain.load_state_dict(ckpt[key], strict=True)
+        assert torch.equal(plain.body[1].rdb1.conv1.weight, net.body[0].rdb1.conv1.weight)
+        assert torch.equal(plain.body[0].rdb1.conv1.weight, net.extractor.body[0].rdb1.conv1.weight)

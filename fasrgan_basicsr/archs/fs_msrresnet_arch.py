@@ -3,7 +3,7 @@ from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn as nn
 from torch.nn import functional as F
 
-from .fs_split import resplit_on_load
+from .fs_split import load_any_names, save_plain_names
 from .shared_extractor_arch import SharedFeatureExtractor
 
 
@@ -15,7 +15,9 @@ class FsMSRResNet(nn.Module):
     ... the number of RB in the deep feature extraction is 13": ``extractor`` (conv + LeakyReLU +
     ``num_shared_block`` residual blocks) then ``num_block`` residual blocks and MSRResNet's
     pixel-shuffle reconstruction with its bilinear global residual. The whole network computes exactly
-    BasicSR's ``MSRResNet`` with ``num_shared_block + num_block`` blocks (1,369,859 parameters for 1 + 13).
+    BasicSR's ``MSRResNet`` with ``num_shared_block + num_block`` blocks (1,369,859 parameters for 1 + 13),
+    and its ``state_dict`` is that ``MSRResNet``'s (``fs_split``); it also loads the ``extractor.*``
+    names of earlier checkpoints.
 
     Shapes: ``(B, num_in_ch, H, W)`` → ``(B, num_out_ch, 4H, 4W)``.
     """
@@ -37,7 +39,8 @@ class FsMSRResNet(nn.Module):
         self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
         default_init_weights([self.extractor.conv_first, self.upconv1, self.upconv2, self.conv_hr, self.conv_last],
                              0.1)
-        self.register_load_state_dict_pre_hook(resplit_on_load)  # plain MSRResNet weights or another split load too
+        self.register_state_dict_post_hook(save_plain_names)  # checkpoints hold MSRResNet's names
+        self.register_load_state_dict_pre_hook(load_any_names)
 
     def forward(self, x):
         out = self.body(self.extractor(x))

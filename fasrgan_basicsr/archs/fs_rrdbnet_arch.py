@@ -4,7 +4,7 @@ from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn as nn
 from torch.nn import functional as F
 
-from .fs_split import resplit_on_load
+from .fs_split import load_any_names, save_plain_names
 from .shared_extractor_arch import SharedFeatureExtractor
 
 
@@ -16,10 +16,11 @@ class FsRRDBNet(nn.Module):
     RRDBs, which the feature-sharing models also hand to the discriminator) followed by the deep part
     (``num_block`` RRDBs, ``conv_body``) and ESRGAN's reconstruction (two nearest ×2 upsamplings with
     convs, ``conv_hr``, ``conv_last``). The long skip starts at the extractor's first conv, so the
-    whole network computes exactly BasicSR's ``RRDBNet`` with ``num_shared_block + num_block`` RRDBs
-    (see ``fasrgan_basicsr/convert_fs_generator.py``), and it loads plain ``RRDBNet`` weights of that
-    depth, or weights of any other split of the same total, directly. Paper settings: E1G16 for Fs-SRGAN, E2G15 for
-    FA+Fs-SRGAN (12,381,443 parameters either way).
+    whole network computes exactly BasicSR's ``RRDBNet`` with ``num_shared_block + num_block`` RRDBs,
+    and its ``state_dict`` is that ``RRDBNet``'s (``fs_split``): its checkpoints load as they are
+    wherever ESRGAN weights load. It loads plain ``RRDBNet`` weights of that depth (any split of the
+    same total) and the ``extractor.*`` names of earlier checkpoints. Paper settings: E1G16 for
+    Fs-SRGAN, E2G15 for FA+Fs-SRGAN (12,381,443 parameters either way).
 
     Shapes: ``(B, num_in_ch, H, W)`` → ``(B, num_out_ch, 4H, 4W)``.
     """
@@ -38,7 +39,8 @@ class FsRRDBNet(nn.Module):
         self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
         self.conv_last = nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)
         self.lrelu = nn.LeakyReLU(negative_slope=0.2, inplace=True)
-        self.register_load_state_dict_pre_hook(resplit_on_load)  # plain RRDBNet weights or another split load too
+        self.register_state_dict_post_hook(save_plain_names)  # checkpoints hold RRDBNet's names
+        self.register_load_state_dict_pre_hook(load_any_names)
 
     def forward(self, x):
         stem, feat = self.extractor.stem_and_features(x)

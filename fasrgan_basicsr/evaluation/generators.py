@@ -7,11 +7,15 @@ architecture and its hyper-parameters:
 arch              keys
 ================  ===========================================================================
 RRDBNet           ``conv_first``, ``body.<i>.rdb1.conv1`` … ``conv_body``, ``conv_up1/2``, ``conv_hr``, ``conv_last``
-FsRRDBNet         ``extractor.conv_first``, ``extractor.body.<i>.rdb1…``, ``body.<j>.rdb1…``, ``conv_up1/2`` …
 MSRResNet         ``conv_first``, ``body.<i>.conv1/2``, ``upconv1`` (+ ``upconv2`` for ×4), ``conv_hr``, ``conv_last``
+FsRRDBNet         ``extractor.conv_first``, ``extractor.body.<i>.rdb1…``, ``body.<j>.rdb1…``, ``conv_up1/2`` …
 FsMSRResNet       ``extractor.conv_first``, ``extractor.body.<i>.conv1…``, ``body.<j>.conv1…``, ``upconv1/2`` …
 Bicubic           no weights (the baseline)
 ================  ===========================================================================
+
+The feature-sharing generators write the plain names (``archs/fs_split.py``): their checkpoints are
+recognised as the ``RRDBNet`` / ``MSRResNet`` of E + G blocks that they compute exactly. The
+``extractor.*`` rows are the names of Fs checkpoints written before, still recognised and loaded.
 
 ``num_feat`` = ``conv_first`` output channels, ``num_grow_ch`` = ``rdb1.conv1`` output channels,
 block counts = the number of distinct ``body`` indices, ``num_out_ch`` = ``conv_last`` output channels.
@@ -23,11 +27,12 @@ import torch
 from basicsr.archs import build_network
 
 from fasrgan_basicsr.utils.checkpoint import load_network, load_state_dict
+from fasrgan_basicsr.utils.cli import UserError
 
 GENERATOR_ARCHS = ('RRDBNet', 'FsRRDBNet', 'MSRResNet', 'FsMSRResNet', 'Bicubic')
 
 
-class NotAGeneratorError(ValueError):
+class NotAGeneratorError(UserError):
     """The checkpoint is not a generator of this project (message names the file and why)."""
 
 
