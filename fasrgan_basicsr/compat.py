@@ -23,7 +23,13 @@ Each fix is small, idempotent and named after what it repairs:
    DistributedDataParallel. Without CUDA we use the gloo backend and CPU DDP; with CUDA each
    process takes ``LOCAL_RANK``'s GPU (correct on multi-node torchrun too).
 
-Nothing here changes BasicSR's behaviour on a machine where it already worked.
+5. ``ordered_yaml`` (the YAML loader of BasicSR's ``parse_options``) builds Python objects from tags such as
+   ``!!python/object/apply:os.system``: it now returns this package's safe option loader
+   (:class:`fasrgan_basicsr.utils.options.OptionLoader`), so even BasicSR's own ``basicsr/train.py`` run with
+   the plugin imported reads option files as plain data.
+
+Nothing here changes BasicSR's behaviour on a machine where it already worked, for option files and
+checkpoints that hold plain data.
 """
 import sys
 import types
@@ -55,26 +61,33 @@ def resume_map_location(opt):
     return torch.device('cpu')
 
 
+#: warnings given before BasicSR's log file exists; ``resilience`` writes them into it once it does.
+PENDING_LOG = []
+
+
+def warn_early(message):
+    """A warning on stderr now, and in the run's log file as soon as that exists."""
+    print(f'WARNING: {message}', file=sys.stderr, flush=True)
+    PENDING_LOG.append(message)
+
+
 def _usable_state(path, opt):
     """The training state at ``path`` if it and the network checkpoints of its iteration load, else None."""
-    import sys
     from os import path as osp
 
-    import torch
-
-    from fasrgan_basicsr.utils.checkpoint import torch_load
+    from fasrgan_basicsr.utils.checkpoint import CheckpointError, torch_load
 
     try:
         state = torch_load(path, map_location=resume_map_location(opt))
         if not isinstance(state, dict) or 'iter' not in state:
-            raise ValueError(f'{path}: not a training state (no "iter").')
+            raise CheckpointError(f'{path}: not a training state (no "iter").')
         for network in (k for k in opt if k.startswith('network_')):
             net_path = osp.join(opt['path']['models'], f'net_{network[len("network_"):]}_{state["iter"]}.pth')
             if not osp.isfile(net_path):
-                raise FileNotFoundError(f'its network checkpoint {net_path} is missing.')
-            torch.load(net_path, map_location='cpu', weights_only=True, mmap=True)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        print(f'WARNING: skipping {path}: {err}', file=sys.stderr, flush=True)
+                raise CheckpointError(f'its network checkpoint {net_path} is missing.')
+            torch_load(net_path, mmap=True)
+    except CheckpointError as err:
+        warn_early(f'skipping {path}: {err}')
         return None
     return state
 
@@ -91,6 +104,8 @@ def load_resume_state(opt):
 
     from basicsr.utils import check_resume, scandir
 
+    from fasrgan_basicsr.utils.checkpoint import CheckpointError, torch_load
+
     if opt['auto_resume']:
         state_path = opt['path']['training_states']
         names = scandir(state_path, suffix='state', recursive=False, full_path=False) if osp.isdir(state_path) else []
@@ -102,24 +117,39 @@ def load_resume_state(opt):
         return None
 
     for path in candidates:
-        state = _usable_state(path, opt)
+        state = _usable_state(path, opt) if opt['auto_resume'] else torch_load(path, resume_map_location(opt))
         if state is not None:
+            if not isinstance(state, dict) or 'iter' not in state:
+                raise CheckpointError(f'path:resume_state: {path}: not a training state (no "iter").')
             opt['path']['resume_state'] = path
             check_resume(opt, state['iter'])
             return state
-    if not opt['auto_resume']:
-        raise ValueError(f'path:resume_state: {candidates[0]} cannot be resumed from (see the warning above).')
     return None
 
 
 def load_network(self, net, load_path, strict=True, param_key='params'):
-    """Drop-in for ``BaseModel.load_network``: weights-only, clear errors, same key handling."""
-    from fasrgan_basicsr.utils.checkpoint import load_state_dict
+    """Drop-in for ``BaseModel.load_network``: weights-only, names what it loads, and why a file does not fit."""
+    from basicsr.utils import get_root_logger
 
-    state = load_state_dict(load_path, (param_key, 'params') if param_key is not None else ())
+    from fasrgan_basicsr.utils.checkpoint import find_state_dict, fit_state_dict
+
+    logger = get_root_logger()
     net = self.get_bare_model(net)
-    self._print_different_keys_loading(net, state, strict)
-    net.load_state_dict(state, strict=strict)
+    state, used = find_state_dict(load_path, (param_key, 'params') if param_key is not None else ())
+    logger.info(f'Loading {net.__class__.__name__} model from {load_path}, with param key: [{used or "(top level)"}].')
+    if param_key is not None and used != param_key:
+        logger.info(f'Loading: {param_key} does not exist in {load_path}, use {used or "its top level"}.')
+    for note in fit_state_dict(net, state, load_path, strict):
+        logger.warning(note)
+
+
+def safe_ordered_yaml():
+    """Drop-in for ``basicsr.utils.options.ordered_yaml``: its loader builds plain data only (no Python objects)."""
+    import yaml
+
+    from fasrgan_basicsr.utils.options import OptionLoader
+
+    return OptionLoader, getattr(yaml, 'CDumper', yaml.Dumper)
 
 
 def init_dist(launcher, backend='nccl', **kwargs):
@@ -172,6 +202,7 @@ def apply():
     from basicsr.models.base_model import BaseModel
 
     basicsr.train.load_resume_state = load_resume_state
+    basicsr.utils.options.ordered_yaml = safe_ordered_yaml
     basicsr.utils.options.init_dist = init_dist
     BaseModel.load_network = load_network
     BaseModel.model_to_device = model_to_device

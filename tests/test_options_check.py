@@ -11,7 +11,9 @@ def problems(opt):
     try:
         check_options(opt, 'x.yml')
     except OptionsError as err:
-        assert str(err).startswith(f'x.yml: {len(err.problems)} problem(s):')
+        one = len(err.problems) == 1
+        assert str(err) == f'x.yml: {err.problems[0]}' if one else str(err).startswith(
+            f'x.yml: {len(err.problems)} problem(s):')
         return err.problems
     return []
 

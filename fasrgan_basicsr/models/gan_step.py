@@ -1,7 +1,6 @@
 from collections import OrderedDict
 from contextlib import nullcontext
 from typing import NamedTuple, Optional
-from urllib.error import URLError
 
 import torch
 from basicsr.models.esrgan_model import ESRGANModel
@@ -80,13 +79,7 @@ class GANStepMixin:
                      'reuse_discriminator_outputs', 'mixed_precision', 'channels_last', 'compile')
 
     def init_training_settings(self):
-        try:
-            super().init_training_settings()
-        except URLError as err:
-            raise RuntimeError(
-                'Could not fetch the VGG19 weights needed by train.perceptual_opt (no network?). Put '
-                'vgg19-dcbb9e9d.pth in experiments/pretrained_models/ or in '
-                f'{torch.hub.get_dir()}/checkpoints/, or remove perceptual_opt.') from err
+        super().init_training_settings()
         train_opt = self.opt['train']
         self.relativistic = train_opt.get('relativistic', isinstance(self, ESRGANModel))
         self.net_d = self.get_bare_model(self.net_d)

@@ -1,43 +1,76 @@
-"""Loading and saving network weights safely.
+"""Loading and saving network weights safely: the one checkpoint loader of this package.
 
 - Loading always uses ``torch.load(weights_only=True)``: a checkpoint that would run pickled
   code is refused with a clear message, never executed (pretrained weights come from the internet).
+  :func:`weights_only_loading` extends that to the weight files that torch, torchvision and BasicSR
+  load on the plugin's behalf (VGG19, AlexNet, ResNet-50), whatever ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says.
+- :func:`load_network` fits a checkpoint to a network and says which file, which parameter set and,
+  on a mismatch, which keys; it is what BasicSR's ``load_network`` and the option check both call.
 - Saving writes to a temporary file in the same folder, flushes it to disk and moves it into
-  place, so an interrupted save never leaves a truncated file at the final path.
+  place, so an interrupted save never leaves a truncated file at the final path. Files get the
+  permissions ``torch.save`` would give them (``0o666`` less the umask).
 """
+import contextlib
 import os
 import pickle
-import tempfile
+import secrets
+import warnings
 
 import torch
 
 from .cli import UserError
 
 PARAM_KEYS = ('params_ema', 'params')
+#: temporary files of :func:`atomic_torch_save`: ``.<final name>.<random hex>.tmp``
+TMP_SUFFIX = '.tmp'
 
 
 class CheckpointError(UserError):
     """A checkpoint that cannot be used (missing, unreadable, unsafe, or not fitting its network); names the file."""
 
 
-def torch_load(path, map_location='cpu'):
+@contextlib.contextmanager
+def weights_only_loading():
+    """Within this block every ``torch.load`` is weights-only, even where a library passes ``weights_only=False``.
+
+    torch honours ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` over the call site (torchvision's weight loader passes
+    ``weights_only=False``; BasicSR's VGG loader relies on the default that ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
+    flips). The environment is restored afterwards.
+    """
+    saved = {k: os.environ.get(k) for k in ('TORCH_FORCE_WEIGHTS_ONLY_LOAD', 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')}
+    os.environ['TORCH_FORCE_WEIGHTS_ONLY_LOAD'] = '1'
+    os.environ.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def torch_load(path, map_location='cpu', mmap=False):
     """``torch.load(path, weights_only=True)`` with errors that name the file and the cause."""
     if not os.path.isfile(path):
-        raise CheckpointError(f'{path}: no such checkpoint file.')
+        raise CheckpointError(f'{path}: no such checkpoint file.' if not os.path.exists(path) else
+                              f'{path}: is a folder, not a checkpoint file.')
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as err:
         raise CheckpointError(f'{path}: refused — it holds pickled objects that weights-only loading does not allow '
-                         f'(loading it could run arbitrary code). Only tensors, numbers, strings and containers '
-                         f'are accepted.') from err
+                              f'(loading it could run arbitrary code). Only tensors, numbers, strings and containers '
+                              f'are accepted.') from err
     except Exception as err:  # truncated or corrupted file
-        raise CheckpointError(f'{path}: not a readable checkpoint ({type(err).__name__}: {err}).') from err
+        reason = str(err).splitlines()[0] if str(err) else ''
+        raise CheckpointError(f'{path}: not a readable checkpoint ({type(err).__name__}: {reason}).') from err
 
 
 def atomic_torch_save(obj, path):
     """``torch.save`` to ``path`` through a temporary file: the final path is complete or untouched."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{os.path.basename(path)}.', suffix='.tmp')
+    tmp = os.path.join(folder, f'.{os.path.basename(path)}.{secrets.token_hex(4)}{TMP_SUFFIX}')
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for torch.save
     try:
         with os.fdopen(fd, 'wb') as f:
             torch.save(obj, f)
@@ -50,36 +83,89 @@ def atomic_torch_save(obj, path):
         raise
 
 
-def load_state_dict(path, param_keys=PARAM_KEYS):
-    """The state dict stored in a BasicSR checkpoint (or a bare state dict).
+def remove_orphan_temporaries(folder):
+    """Delete the temporary files that saves killed mid-write (SIGKILL, power loss) left in ``folder``."""
+    removed = []
+    if os.path.isdir(folder):
+        for name in os.listdir(folder):
+            if name.startswith('.') and name.endswith(TMP_SUFFIX) and (
+                    '.pth.' in name or '.state.' in name):
+                os.remove(os.path.join(folder, name))
+                removed.append(name)
+    return removed
 
-    BasicSR saves ``{'params': ..., 'params_ema': ...}``; the first key of ``param_keys``
-    present is returned, else the file itself when it is already a state dict. A ``module.``
-    prefix (DataParallel/DDP) is stripped.
+
+def find_state_dict(path, param_keys=PARAM_KEYS):
+    """``(state dict, the param key it came from or None)`` stored in a BasicSR checkpoint (or a bare state dict).
+
+    BasicSR saves ``{'params': ..., 'params_ema': ...}``; the first key of ``param_keys`` present is
+    used, else the file itself when it is already a state dict. A ``module.`` prefix (DataParallel/DDP)
+    is stripped.
     """
     ckpt = torch_load(path)
     if not isinstance(ckpt, dict):
         raise CheckpointError(f'{path}: expected a dict of tensors, found {type(ckpt).__name__}.')
+    used = None
     for key in param_keys:
         if isinstance(ckpt.get(key), dict):
-            ckpt = ckpt[key]
+            ckpt, used = ckpt[key], key
             break
     state = {k[7:] if k.startswith('module.') else k: v for k, v in ckpt.items()}
     if not state or not all(torch.is_tensor(v) for v in state.values()):
-        raise CheckpointError(f'{path}: has no network weights under {", ".join(param_keys)} or at its top level.')
-    return state
+        raise CheckpointError(f'{path}: has no network weights under {", ".join(param_keys) or "its top level"}'
+                              f'{" or at its top level" if param_keys else ""} (keys: {", ".join(map(str, ckpt))}).')
+    return state, used
 
 
-def load_network(net, path, param_keys=PARAM_KEYS, strict=True):
-    """Load a checkpoint into ``net``; a mismatch names the file and the differing keys."""
-    state = load_state_dict(path, param_keys)
+def load_state_dict(path, param_keys=PARAM_KEYS):
+    """The state dict of :func:`find_state_dict`."""
+    return find_state_dict(path, param_keys)[0]
+
+
+def _key_list(keys, limit=3):
+    return ', '.join(keys[:limit]) + (f' (+{len(keys) - limit} more)' if len(keys) > limit else '')
+
+
+def fit_state_dict(net, state, path, strict=True, label=None):
+    """Load ``state`` into ``net``; returns the notes to log. A mismatch names the file, the network and the keys.
+
+    With ``strict=False`` (BasicSR's ``strict_load_*: false``) keys whose shape differs are skipped with a
+    note, as BasicSR does; missing and unexpected keys are reported by what ``load_state_dict`` itself
+    (with the network's own key-mapping hooks) could not place.
+    """
+    label = label or type(net).__name__
     own = net.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
-    if strict and (missing or unexpected or wrong):
-        parts = [f'{name}: {", ".join(keys[:5])}{" …" if len(keys) > 5 else ""}'
-                 for name, keys in (('missing', missing), ('unexpected', unexpected), ('wrong shape', wrong)) if keys]
-        raise CheckpointError(f'{path}: does not fit {type(net).__name__} ({"; ".join(parts)}).')
-    net.load_state_dict(state, strict=strict)
+    wrong = [k for k in state if k in own and own[k].shape != state[k].shape]
+    notes = []
+    if wrong and not strict:
+        notes = [f'{path}: {k} has shape {tuple(state[k].shape)}, {label} needs {tuple(own[k].shape)}: not loaded.'
+                 for k in wrong]
+        state = {k: v for k, v in state.items() if k not in wrong}
+    elif wrong:
+        k = wrong[0]
+        raise CheckpointError(f'{path}: does not fit {label} — {len(wrong)} tensor(s) of another shape, first '
+                              f'{k}: {tuple(state[k].shape)} in the file, {tuple(own[k].shape)} in the network '
+                              '(another architecture or width in network_g/network_d?).')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # copying into meta tensors (the option check) warns per tensor
+        try:
+            result = net.load_state_dict(state, strict=False)
+        except RuntimeError as err:
+            first = str(err).splitlines()[1].strip() if len(str(err).splitlines()) > 1 else str(err)
+            raise CheckpointError(f'{path}: does not fit {label} ({first}).') from err
+    missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
+    if strict and (missing or unexpected):
+        parts = [f'{what} {_key_list(keys)}' for what, keys in (('missing', missing), ('unexpected', unexpected))
+                 if keys]
+        raise CheckpointError(f'{path}: does not fit {label} ({"; ".join(parts)}): another architecture or depth '
+                              'in network_g/network_d? (strict_load: false loads what fits)')
+    notes += [f'{path}: {what} {_key_list(keys, 10)} (strict_load is false).'
+              for what, keys in (('not in the file, left as built:', missing), ('not in the network, ignored:',
+                                                                                  unexpected)) if keys]
+    return notes
+
+
+def load_network(net, path, param_keys=PARAM_KEYS, strict=True, label=None):
+    """Load a checkpoint into ``net``; a mismatch names the file and the differing keys. Returns ``net``."""
+    fit_state_dict(net, load_state_dict(path, param_keys), path, strict, label)
     return net

@@ -42,9 +42,15 @@ def describe_os_error(exc):
 
 
 def run_cli(main, argv=None):
-    """Run ``main(argv)``; return its exit status (``None`` counts as 0), user errors as one line and status 2."""
+    """Run ``main(argv)``; return its exit status (``None`` counts as 0), user errors as one line and status 2.
+
+    Every weight file loaded meanwhile is loaded weights-only (:func:`checkpoint.weights_only_loading`).
+    """
+    from .checkpoint import weights_only_loading
+
     try:
-        status = main(argv)
+        with weights_only_loading():
+            status = main(argv)
     except UserError as err:
         print(f'error: {err}', file=sys.stderr, flush=True)
         return 2

@@ -10,20 +10,142 @@ import os
 
 from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
-from .checkpoint import torch_load
+from .checkpoint import CheckpointError, find_state_dict, fit_state_dict, torch_load, weights_only_loading
 from .cli import UserError
+from .dataset_check import preflight
 
 WEIGHT_KEYS = ('loss_weight', 'perceptual_weight', 'style_weight')
-PATH_KEYS = ('dataroot_gt', 'dataroot_lq', 'meta_info_file')
 
 
 class OptionsError(UserError):
-    """The option file has problems; the message lists each with its key path."""
+    """The option file has problems; the message lists each with its key path (one line when there is one)."""
 
     def __init__(self, opt_file, problems):
         self.problems = problems
-        lines = '\n'.join(f'  - {p}' for p in problems)
-        super().__init__(f'{opt_file or "options"}: {len(problems)} problem(s):\n{lines}')
+        if len(problems) == 1:
+            super().__init__(f'{opt_file or "options"}: {problems[0]}')
+        else:
+            lines = '\n'.join(f'  - {p}' for p in problems)
+            super().__init__(f'{opt_file or "options"}: {len(problems)} problem(s):\n{lines}')
+
+
+# ------------------------------------------------------------------------------------ structure and types
+def _is_int(value):
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer())  # `!!float 4e5` is BasicSR's usual spelling
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def positive_int(value):
+    return _is_int(value) and value > 0
+
+
+def non_negative_int(value):
+    return _is_int(value) and value >= 0
+
+
+def positive_number(value):
+    return _is_number(value) and value > 0
+
+
+def non_negative_number(value):
+    return _is_number(value) and value >= 0
+
+
+def list_of(check):
+    return lambda value: isinstance(value, list) and all(check(v) for v in value)
+
+
+#: key pattern (``*`` = any key of that section) → (check, what is expected). Checked wherever present.
+TYPES = {
+    'name': (lambda v: isinstance(v, str) and v.strip() != '' and '/' not in v, 'a non-empty name without "/"'),
+    'model_type': (lambda v: isinstance(v, str), 'a registered model name'),
+    'scale': (positive_int, 'a positive integer'),
+    'num_gpu': (lambda v: non_negative_int(v) or v == 'auto', "an integer >= 0 or 'auto'"),
+    'manual_seed': (lambda v: v is None or _is_int(v), 'an integer'),
+    'datasets': (lambda v: isinstance(v, dict) and v, 'a mapping of phases (train, val, test_1, ...)'),
+    'datasets:*': (lambda v: isinstance(v, dict), 'a mapping (name, type, dataroot_gt, ...)'),
+    'datasets:*:batch_size_per_gpu': (positive_int, 'a positive integer'),
+    'datasets:*:num_worker_per_gpu': (non_negative_int, 'an integer >= 0'),
+    'datasets:*:gt_size': (positive_int, 'a positive integer (the HR patch side)'),
+    'datasets:*:dataset_enlarge_ratio': (positive_int, 'a positive integer'),
+    'datasets:*:use_hflip': (lambda v: isinstance(v, bool), 'true or false'),
+    'datasets:*:use_rot': (lambda v: isinstance(v, bool), 'true or false'),
+    'datasets:*:io_backend': (lambda v: isinstance(v, dict) and v.get('type') in ('disk', 'lmdb'),
+                              "a mapping with type: disk or type: lmdb"),
+    'datasets:*:dataroot_gt': (lambda v: isinstance(v, str), 'a path'),
+    'datasets:*:dataroot_lq': (lambda v: isinstance(v, str), 'a path'),
+    'network_g': (lambda v: isinstance(v, dict), 'a mapping with type: <arch>'),
+    'network_d': (lambda v: isinstance(v, dict), 'a mapping with type: <arch>'),
+    'path': (lambda v: v is None or isinstance(v, dict), 'a mapping'),
+    'path:*': (lambda v: v is None or isinstance(v, (str, bool)), 'a path, true/false or ~'),
+    'train': (lambda v: isinstance(v, dict), 'a mapping'),
+    'train:total_iter': (positive_int, 'a positive integer'),
+    'train:warmup_iter': (_is_int, 'an integer (-1 for no warm-up)'),
+    'train:ema_decay': (lambda v: _is_number(v) and 0 <= v < 1, 'a number in [0, 1)'),
+    'train:net_d_iters': (positive_int, 'a positive integer'),
+    'train:net_d_init_iters': (non_negative_int, 'an integer >= 0'),
+    'train:optim_*': (lambda v: isinstance(v, dict) and 'type' in v, 'a mapping with type: Adam (or another)'),
+    'train:optim_*:lr': (positive_number, 'a positive number'),
+    'train:optim_*:weight_decay': (non_negative_number, 'a number >= 0'),
+    'train:optim_*:betas': (lambda v: isinstance(v, list) and len(v) == 2 and all(
+        _is_number(b) and 0 <= b < 1 for b in v), 'two numbers in [0, 1)'),
+    'train:scheduler': (lambda v: isinstance(v, dict) and 'type' in v, 'a mapping with type: MultiStepLR (or another)'),
+    'train:scheduler:milestones': (list_of(positive_int), 'a list of positive integers'),
+    'train:scheduler:gamma': (positive_number, 'a positive number'),
+    'train:scheduler:periods': (list_of(positive_int), 'a list of positive integers'),
+    'train:scheduler:restart_weights': (list_of(non_negative_number), 'a list of numbers >= 0'),
+    'train:*_opt': (lambda v: v is None or isinstance(v, dict), 'a mapping with type: <loss>'),
+    'val': (lambda v: isinstance(v, dict), 'a mapping'),
+    'val:val_freq': (positive_int, 'a positive integer'),
+    'val:metrics': (lambda v: v is None or (isinstance(v, dict) and all(isinstance(m, dict) for m in v.values())),
+                    'a mapping of metric names to mappings with type:'),
+    'logger': (lambda v: isinstance(v, dict), 'a mapping'),
+    'logger:print_freq': (positive_int, 'a positive integer'),
+    'logger:save_checkpoint_freq': (positive_int, 'a positive integer'),
+}
+
+
+def _matching(opt, pattern):
+    """``(key path, value)`` of every entry of ``opt`` that ``pattern`` (``a:*:b``, ``train:optim_*``) names."""
+    found = [((), opt)]
+    for part in pattern.split(':'):
+        step = []
+        for path, node in found:
+            if not isinstance(node, dict):
+                continue
+            for key, value in node.items():
+                if part == key or (part.endswith('*') and isinstance(key, str) and key.startswith(part[:-1])) or (
+                        part.startswith('*') and isinstance(key, str) and key.endswith(part[1:])):
+                    step.append((path + (str(key),), value))
+        found = step
+    return found
+
+
+def check_structure(opt, opt_file=None, is_train=True):
+    """The sections and value types BasicSR's pipeline relies on, before anything reads them.
+
+    Raises :class:`OptionsError` naming each key path with what was expected and what was found.
+    """
+    problems = []
+    required = ['name', 'model_type', 'num_gpu', 'datasets'] + (['train', 'logger'] if is_train else [])
+    for key in required:
+        if opt.get(key) is None:
+            hint = " (num_gpu: auto uses every GPU there is, 0 the CPU)" if key == 'num_gpu' else ''
+            problems.append(f'{key}: missing; expected {TYPES[key][1]}{hint}.')
+    for pattern, (check, expected) in TYPES.items():
+        for path, value in _matching(opt, pattern):
+            if not check(value):
+                problems.append(f'{":".join(path)}: expected {expected}, got {value!r}.')
+    datasets = opt.get('datasets')
+    if is_train and isinstance(datasets, dict) and 'train' not in datasets:
+        problems.append('datasets:train: missing; a training run needs a train dataset '
+                        f'(found: {", ".join(map(str, datasets)) or "none"}).')
+    if problems:
+        raise OptionsError(opt_file, problems)
 
 
 def _accepted_args(cls):
@@ -109,24 +231,103 @@ def _check_scale(opt, problems):
 def _check_datasets(opt, problems):
     for phase, dataset in (opt.get('datasets') or {}).items():
         _registered(DATASET_REGISTRY, dataset.get('type'), f'datasets:{phase}:type', 'dataset', problems)
-        for key in PATH_KEYS:
-            path = dataset.get(key)
-            if path is not None and not os.path.exists(path):
-                problems.append(f'datasets:{phase}:{key}: {path!r} does not exist '
-                                f'(see datasets_prep/ to build it).')
+        problems.extend(preflight(phase, dataset))
+
+
+def _build_on_meta(net_opt):
+    """``net_opt``'s network with shapes only (no memory, no initialisation cost, nothing logged), or None."""
+    import torch
+
+    kwargs = {k: v for k, v in net_opt.items() if k != 'type'}
+    try:
+        with torch.device('meta'):
+            return ARCH_REGISTRY.get(net_opt['type'])(**kwargs)
+    except Exception:  # an argument problem, reported by _check_names
+        return None
 
 
 def _check_pretrained_paths(opt, problems):
-    for key, path in (opt.get('path') or {}).items():
+    """Each ``path:pretrain_network_<x>`` loads weights-only and fits ``network_<x>``; ``resume_state`` loads."""
+    paths = opt.get('path') or {}
+    resume = paths.get('resume_state')
+    if resume is not None and not opt.get('auto_resume'):
+        try:
+            torch_load(resume, mmap=True)
+        except CheckpointError as err:
+            problems.append(f'path:resume_state: {err}')
+    for key, path in paths.items():
         if not key.startswith('pretrain_network') or path is None:
             continue
         if not os.path.isfile(path):
             problems.append(f'path:{key}: {path!r} does not exist (train the run it comes from first, or set ~).')
             continue
+        net_name = key[len('pretrain_'):]  # network_g, network_d, ...
+        param_key = paths.get(f'param_key_{net_name[len("network_"):]}', 'params')
         try:
-            torch_load(path, map_location='cpu')
-        except ValueError as err:
+            state, _ = find_state_dict(path, (param_key, 'params') if param_key is not None else ())
+            net = _build_on_meta(opt[net_name]) if isinstance(opt.get(net_name), dict) else None
+            if net is not None:
+                fit_state_dict(net, state, path, paths.get(f'strict_load_{net_name[len("network_"):]}', True),
+                               f'{net_name} ({opt[net_name]["type"]})')
+        except CheckpointError as err:
             problems.append(f'path:{key}: {err}')
+
+
+def _check_device(opt, problems):
+    import torch
+
+    num_gpu = opt.get('num_gpu')
+    if _is_int(num_gpu) and num_gpu > 0 and not torch.cuda.is_available():
+        problems.append(f'num_gpu: {num_gpu}, but this machine has no CUDA GPU (torch {torch.__version__}); '
+                        'set num_gpu: 0 for the CPU, or num_gpu: auto.')
+    elif _is_int(num_gpu) and num_gpu > torch.cuda.device_count() > 0:
+        problems.append(f'num_gpu: {num_gpu}, but this machine has {torch.cuda.device_count()} GPU(s); '
+                        'set num_gpu: auto.')
+
+
+def _check_perceptual(opt, problems):
+    """A perceptual loss that weighs nothing still builds VGG19 (and needs its weights): refuse it."""
+    perceptual = (opt.get('train') or {}).get('perceptual_opt')
+    if not opt.get('is_train', True) or not isinstance(perceptual, dict):
+        return
+    weights = [perceptual.get(k, 1.0) for k in ('perceptual_weight', 'style_weight')]
+    if all(w == 0 for w in weights):
+        problems.append('train:perceptual_opt: perceptual_weight and style_weight are both 0, so the loss adds '
+                        'nothing, yet VGG19 would be built and its weights loaded; remove perceptual_opt.')
+        return
+    problem = vgg_weights_problem(perceptual.get('vgg_type', 'vgg19'))
+    if problem:
+        problems.append(f'train:perceptual_opt: {problem}')
+
+
+def vgg_weights_problem(vgg_type):
+    """Where BasicSR's ``VGGFeatureExtractor`` will find ``vgg_type``'s weights, fetched now if missing; else why not.
+
+    It reads ``experiments/pretrained_models/vgg19-dcbb9e9d.pth`` (relative to the working directory) when
+    that exists, else torchvision's cache (``$TORCH_HOME/hub/checkpoints``), downloading into it when
+    empty. The download is tried here, before any work, so that an offline machine gets one line.
+    """
+    import torch
+    import torchvision.models as models
+    from basicsr.archs.vgg_arch import VGG_PRETRAIN_PATH
+
+    if os.path.isfile(VGG_PRETRAIN_PATH):
+        return None
+    try:
+        weights = models.get_model_weights(vgg_type).IMAGENET1K_V1
+    except (ValueError, AttributeError):
+        return f'vgg_type {vgg_type!r} is not a torchvision VGG (vgg11 … vgg19, _bn variants).'
+    cached = os.path.join(torch.hub.get_dir(), 'checkpoints', os.path.basename(weights.url))
+    if os.path.isfile(cached):
+        return None
+    try:
+        with weights_only_loading():
+            weights.get_state_dict(progress=True, check_hash=True)
+    except Exception as err:  # offline (URLError), a proxy, a full disk
+        return (f'the {vgg_type.upper()} weights are not on this machine and could not be downloaded '
+                f'({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ""}); put '
+                f'{os.path.basename(weights.url)} in {cached} or in {VGG_PRETRAIN_PATH}.')
+    return None
 
 
 def _check_discriminator_input(opt, problems):
@@ -146,8 +347,11 @@ def check_options(opt, opt_file=None):
     problems = []
     _check_names(opt, problems)
     _check_scale(opt, problems)
+    _check_device(opt, problems)
     _check_datasets(opt, problems)
     _check_pretrained_paths(opt, problems)
     _check_discriminator_input(opt, problems)
+    if not problems:  # may download VGG19's weights: only for an otherwise good option file
+        _check_perceptual(opt, problems)
     if problems:
         raise OptionsError(opt_file, problems)

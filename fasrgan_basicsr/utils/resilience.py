@@ -34,7 +34,7 @@ from basicsr.models.base_model import BaseModel
 from basicsr.utils.dist_util import master_only
 
 from . import rng_state
-from .checkpoint import atomic_torch_save
+from .checkpoint import atomic_torch_save, remove_orphan_temporaries
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -170,6 +170,27 @@ def _wrap_build_model(build_model):
     return wrapped
 
 
+def _wrap_init_tb_loggers(init_tb_loggers):
+    """Runs right after BasicSR opened the run's log file: write what happened before it into the log."""
+    def wrapped(opt):
+        from basicsr.utils import get_root_logger
+
+        from fasrgan_basicsr import compat
+
+        logger = get_root_logger()
+        for message in compat.PENDING_LOG:
+            logger.warning(message)
+        compat.PENDING_LOG.clear()
+        if opt.get('rank', 0) == 0:
+            for key in ('models', 'training_states'):
+                removed = remove_orphan_temporaries(opt['path'][key])
+                if removed:
+                    logger.warning(f'Removed {len(removed)} temporary file(s) of interrupted saves from '
+                                   f'{opt["path"][key]}: {", ".join(removed)}.')
+        return init_tb_loggers(opt)
+    return wrapped
+
+
 def validation(self, *args, **kwargs):
     with rng_state.isolated():
         return _ORIGINAL['validation'](self, *args, **kwargs)
@@ -241,6 +262,7 @@ def install():
     pipeline.load_resume_state = _wrap_load_resume_state(pipeline.load_resume_state)
     pipeline.create_train_val_dataloader = _wrap_create_dataloaders(pipeline.create_train_val_dataloader)
     pipeline.build_model = _wrap_build_model(pipeline.build_model)
+    pipeline.init_tb_loggers = _wrap_init_tb_loggers(pipeline.init_tb_loggers)
     for prefetcher in (CPUPrefetcher, CUDAPrefetcher):
         prefetcher.next = _wrap_next(prefetcher.next)
     for sig in STOP_SIGNALS:
