@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -42,6 +43,14 @@ def human_bytes(num_bytes):
         if abs(num_bytes) < 1000 or unit == 'TB':
             return f'{num_bytes:.0f} {unit}' if unit == 'B' else f'{num_bytes:.1f} {unit}'
         num_bytes /= 1000
+
+
+def tree_bytes(path):
+    """Bytes in the files of a folder tree (or of one file)."""
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob('*') if p.is_file())
 
 
 @dataclass

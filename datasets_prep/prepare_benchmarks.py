@@ -17,8 +17,9 @@ one (checked to be exactly 1/scale of the HR), MATLAB-bicubic LR (BasicSR's ``im
 with ``--regenerate-lr``. ``--lmdb`` adds ``<Set>/HR.lmdb`` and ``<Set>/LR_bicubic_X4.lmdb`` (same keys).
 
 RealSR (V3) is real camera pairs, never bicubic: a ``RealSR(V3)`` [RealSR_V3] folder in ``--input`` is handed to
-``prepare_realsr.py`` (output ``--realsr-output``, default ``datasets/RealSR_V3``). Each set is built in
-``<Set>.partial`` and moved into place when complete; existing sets are refused unless ``--overwrite``.
+``prepare_realsr.py`` (output ``--realsr-output``, default ``datasets/RealSR_V3``). Every set is checked before
+anything is written, built in ``--output/benchmarks.partial`` and moved into place when all are complete; rerunning
+the same command after an interruption resumes. Existing sets are refused unless ``--overwrite``.
 """
 import argparse
 import functools
@@ -28,7 +29,16 @@ from pathlib import Path
 if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make `datasets_prep` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datasets_prep.common import PrepError, Summary, add_run_args, info, name_list, parallel_map, run_cli, warn  # noqa: E402,E501
+from datasets_prep.common import (  # noqa: E402
+    PrepError,
+    Summary,
+    add_run_args,
+    info,
+    name_list,
+    run_cli,
+    tree_bytes,
+    warn,
+)
 from datasets_prep.create_lmdb import (  # noqa: E402
     build_lmdb_in_workspace,
     check_keys,
@@ -45,13 +55,14 @@ from datasets_prep.images import (  # noqa: E402
     scan_images,
     write_png,
 )
-from datasets_prep.prepare_realsr import SPLITS, prepare_realsr, realsr_outputs  # noqa: E402
+from datasets_prep.prepare_realsr import SPLITS, plan_realsr, realsr_outputs, run_realsr  # noqa: E402
+from datasets_prep.prepare_realsr import WORKSPACE as REALSR_WORKSPACE  # noqa: E402
 from datasets_prep.staging import (  # noqa: E402
-    StagedOutput,
-    partial_path,
+    Workspace,
+    published_by_interrupted_run,
     refuse_existing,
     refuse_overlap,
-    strip_bookkeeping,
+    run_resumable,
 )
 
 #: output name -> set folder names accepted in --input.
@@ -66,6 +77,7 @@ BENCHMARKS = {
     'PIRM_test': ('PIRM_test',),
 }
 REALSR = 'RealSR_V3'
+WORKSPACE = 'benchmarks.partial'
 REALSR_FOLDERS = ('RealSR(V3)', 'RealSR_V3')
 HR_FOLDERS = ('HR', 'GTmod12', 'GT', 'Original')
 LR_FOLDERS = ('LR_bicubic/X{s}', 'LRbicx{s}', 'LR_bicubic_X{s}', 'LR/X{s}', 'LR_x{s}', '{s}x_downsampled')
@@ -190,47 +202,51 @@ def build_set_lmdbs(set_dir, stems, scale, workers):
     return hr_lmdb, lr_lmdb
 
 
-def prepare_set(name, hr_dir, lr_dir, output, scale, make_lmdb, regenerate_lr, workers, overwrite,
-                compress_level=3):
-    """One benchmark set into ``output/<name>``; returns (images, bytes, notes)."""
+def plan_set(name, hr_dir, lr_dir, scale, make_lmdb, regenerate_lr):
+    """Check one set before anything is written; return its tasks ``[(hr path, shipped lr path or None), ...]`` and
+    summary notes."""
     info(f'{name}: HR from {hr_dir}' + (f', LR from {lr_dir}' if lr_dir and not regenerate_lr else ''))
     hr_infos = scan_images(list_images(hr_dir, role=f'{name} HR'), role=f'{name} HR')
     refuse_name_clashes([i.path for i in hr_infos], role=f'{name} HR')
     if make_lmdb:
         check_keys([i.path for i in hr_infos])
+    small = [i.name for i in hr_infos if i.height < scale or i.width < scale]
+    if small:
+        raise PrepError(f'{name} HR image(s) smaller than the scale {scale}: {name_list(small)}')
     notes = [f'{name}: {n}' for n in report_colour_conversions(hr_infos)]
     note = report_mod_crops(hr_infos, scale)
     if note:
         notes.append(f'{name}: {note}')
     shipped = {} if regenerate_lr else match_shipped_lr(hr_infos, lr_dir, scale)
     tasks = [(str(i.path), str(shipped[i.name].path) if i.name in shipped else None) for i in hr_infos]
+    generated = sum(lr is None for _, lr in tasks)
+    source = (f'LR generated (bicubic) for all {generated}' if generated == len(tasks) else
+              f'LR shipped for {len(tasks) - generated}, generated for {generated}')
+    notes.append(f'{name}: {len(tasks)} pairs, {source}' + (', LMDBs verified' if make_lmdb else ''))
+    return tasks, notes
+
+
+def build_set(set_dir, tasks, scale, make_lmdb, workers, compress_level, desc):
+    """Write a set's pairs into ``set_dir`` (resuming from its done log) and, with ``make_lmdb``, its verified LMDBs."""
+    set_dir = Path(set_dir)
+    (set_dir / 'HR').mkdir(parents=True, exist_ok=True)
+    (set_dir / 'LR_bicubic' / f'X{scale}').mkdir(parents=True, exist_ok=True)
     import datasets_prep.basicsr_bridge  # noqa: F401  (import once here, not in every worker process)
 
-    with StagedOutput(Path(output) / name, overwrite) as staged:
-        set_dir = staged.partial
-        (set_dir / 'HR').mkdir()
-        (set_dir / 'LR_bicubic' / f'X{scale}').mkdir(parents=True)
-        worker = functools.partial(prepare_image, set_dir=str(set_dir), scale=scale, compress_level=compress_level)
-        records = list(parallel_map(worker, tasks, workers, name))
-        written = sum(r['bytes'] for r in records)
-        if make_lmdb:
-            hr_lmdb, lr_lmdb = build_set_lmdbs(set_dir, [i.path.stem for i in hr_infos], scale, workers)
-            for marker in set_dir.glob('.*.verified'):
-                marker.unlink()
-            written += sum((p / 'data.mdb').stat().st_size for p in (hr_lmdb, lr_lmdb))
-        strip_bookkeeping(set_dir)
-        staged.commit()
-    generated = sum(r['generated'] for r in records)
-    source = (f'LR generated (bicubic) for all {generated}' if generated == len(records) else
-              f'LR shipped for {len(records) - generated}, generated for {generated}')
-    notes.append(f'{name}: {len(records)} pairs, {source}' + (', LMDBs verified' if make_lmdb else ''))
-    info(f'wrote {Path(output) / name}')
-    return len(records), written, notes
+    worker = functools.partial(prepare_image, set_dir=str(set_dir), scale=scale, compress_level=compress_level)
+    run_resumable(set_dir, tasks, worker, workers, desc, name_of=lambda task: Path(task[0]).name)
+    if make_lmdb:
+        build_set_lmdbs(set_dir, [Path(hr).stem for hr, _ in tasks], scale, workers)
 
 
 def prepare_benchmarks(input_dir, output='datasets/benchmarks', sets=None, scale=4, make_lmdb=False,
-                       regenerate_lr=False, workers=1, overwrite=False, realsr_output='datasets/RealSR_V3'):
-    """Every requested (or, by default, every found) set; returns the Summary."""
+                       regenerate_lr=False, workers=1, overwrite=False, realsr_output='datasets/RealSR_V3',
+                       compress_level=3):
+    """Every requested (or, by default, every found) set; returns the Summary.
+
+    Every set is checked before anything is written, built in ``<output>/benchmarks.partial`` and moved into place
+    when all are complete; rerunning the same command after an interruption resumes.
+    """
     summary = Summary('prepare_benchmarks')
     input_dir = Path(input_dir)
     if not input_dir.is_dir():
@@ -246,29 +262,50 @@ def prepare_benchmarks(input_dir, output='datasets/benchmarks', sets=None, scale
     found = {n: where for n, where in located.items() if where is not None}
     if not found and realsr_dir is None:
         raise PrepError(f'no benchmark set found in {input_dir} (expected folders such as Set5/HR; see --help)')
-    finals = [Path(output) / name for name in found]
-    written = [('--output', path) for final in finals for path in (final, partial_path(final))]
+
+    finals = {name: Path(output) / name for name in found}
+    workspace_path = Path(output) / WORKSPACE
+    written = [('--output', path) for path in [*finals.values(), workspace_path]]
     if realsr_dir is not None:
-        written += [('--realsr-output', path) for path in realsr_outputs(realsr_output, scale, SPLITS, False).values()]
-    read = [('--input', input_dir)] + [('--input', path) for where in found.values() for path in where if path]
-    refuse_overlap(written, read + ([('--input', realsr_dir)] if realsr_dir is not None else []))
-    for name in found:
-        refuse_existing(Path(output) / name, overwrite)
+        written += [('--realsr-output', path) for path in [
+            *realsr_outputs(realsr_output, scale, SPLITS, False).values(), Path(realsr_output) / REALSR_WORKSPACE]]
+    read = [('--input', path) for path in [input_dir, realsr_dir, *(p for where in found.values() for p in where)]
+            if path is not None]
+    refuse_overlap(written, read)
+    plans = {name: plan_set(name, hr_dir, lr_dir, scale, make_lmdb, regenerate_lr)
+             for name, (hr_dir, lr_dir) in found.items()}
+    inputs = {name: [[hr, _size(hr), lr, _size(lr)] for hr, lr in tasks] for name, (tasks, _) in plans.items()}
+    params = {'step': 'prepare_benchmarks', 'scale': scale, 'lmdb': make_lmdb, 'compress_level': compress_level,
+              'sets': inputs}
+    published = published_by_interrupted_run(workspace_path, params, finals)
+    for name, final in finals.items():
+        if name not in published:
+            refuse_existing(final, overwrite)
+    realsr_plan = None if realsr_dir is None else plan_realsr(realsr_dir, realsr_output, scale, overwrite=overwrite,
+                                                              output_option='--realsr-output')
     if missing:
         summary.notes.append(f'not found in {input_dir} (skipped): {", ".join(missing)}')
-    for name, (hr_dir, lr_dir) in found.items():
-        images, written, notes = prepare_set(name, hr_dir, lr_dir, output, scale, make_lmdb, regenerate_lr, workers,
-                                             overwrite)
-        summary.images += images
-        summary.bytes_written += written
+    if found:
+        with Workspace(workspace_path, params) as workspace:
+            if not workspace.publishing:
+                for name, (tasks, _) in plans.items():
+                    build_set(workspace.path / name, tasks, scale, make_lmdb, workers, compress_level, name)
+            workspace.publish(finals, overwrite)
+    for tasks, notes in plans.values():
+        summary.images += len(tasks)
         summary.notes += notes
-    if realsr_dir is not None:
-        realsr = prepare_realsr(realsr_dir, realsr_output, scale=scale, workers=workers, overwrite=overwrite)
+    summary.bytes_written = sum(tree_bytes(final) for final in finals.values())
+    if realsr_plan is not None:
+        realsr = run_realsr(realsr_plan, workers, overwrite)
         summary.images += realsr.images
         summary.subimages += realsr.subimages
         summary.bytes_written += realsr.bytes_written
         summary.notes += [f'{REALSR}: {n}' for n in realsr.notes]
     return summary.finish()
+
+
+def _size(path):
+    return None if path is None else Path(path).stat().st_size
 
 
 def build_parser():

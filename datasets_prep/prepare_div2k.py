@@ -35,6 +35,7 @@ from datasets_prep.common import (  # noqa: E402
     non_negative_int,
     positive_int,
     run_cli,
+    tree_bytes,
     warn,
 )
 from datasets_prep.create_lmdb import build_lmdb_in_workspace, check_free_space, verify_pair  # noqa: E402
@@ -43,10 +44,9 @@ from datasets_prep.generate_bicubic_lr import generate_into  # noqa: E402
 from datasets_prep.images import list_images, report_colour_conversions, scan_images  # noqa: E402
 from datasets_prep.staging import (  # noqa: E402
     Workspace,
-    move_into_place,
+    published_by_interrupted_run,
     refuse_existing,
     refuse_overlap,
-    strip_bookkeeping,
 )
 
 DIV2K_TRAIN_IMAGES = 800
@@ -86,8 +86,6 @@ def prepare_div2k(input_dir='datasets/DIV2K/DIV2K_train_HR', output='datasets/DI
     finals = output_paths(output, scales, keep_folders)
     workspace_path = Path(output) / 'DIV2K_train_sub.partial'
     refuse_overlap([('--output', path) for path in (*finals.values(), workspace_path)], [('--input', input_dir)])
-    for final in finals.values():
-        refuse_existing(final, overwrite)
     infos = scan_images(list_images(input_dir, role='DIV2K HR'), role='DIV2K HR')
     if len(infos) != DIV2K_TRAIN_IMAGES:
         warn(f'{input_dir} holds {len(infos)} images; DIV2K has {DIV2K_TRAIN_IMAGES} training images')
@@ -96,37 +94,40 @@ def prepare_div2k(input_dir='datasets/DIV2K/DIV2K_train_HR', output='datasets/DI
     params = {'step': 'prepare_div2k', 'inputs': [[i.name, i.path.stat().st_size] for i in infos],
               'scales': scales, 'crop_size': crop_size, 'step_size': step, 'thresh_size': thresh_size,
               'compress_level': compress_level}
+    published = published_by_interrupted_run(workspace_path, params, finals)
+    for name, final in finals.items():
+        if name not in published:
+            refuse_existing(final, overwrite)
     if not workspace_path.exists():
         check_free_space(workspace_path, disk_needed(infos, scales, crop_size, step, thresh_size))
     with Workspace(workspace_path, params) as workspace:
-        hr_dir = workspace.path / 'HR_sub'
-        hr_dir.mkdir(exist_ok=True)
-        records = extract_into(usable, hr_dir, crop_size, step, thresh_size, compress_level, workers,
-                               desc='HR sub-images')
-        sub_infos = scan_images(list_images(hr_dir), role='HR sub-image')
-        gt_name = 'DIV2K_train_HR_sub.lmdb'
-        gt_lmdb = build_lmdb_in_workspace(workspace.path, gt_name, sub_infos, workers=workers)
-        for scale in scales:
-            lr_dir = workspace.path / f'LR_bicubic_X{scale}_sub'
-            lr_dir.mkdir(exist_ok=True)
-            generate_into(sub_infos, lr_dir, scale, '{}', compress_level, workers, desc=f'LR x{scale} sub-images')
-            lr_infos = scan_images(list_images(lr_dir), role=f'LR x{scale} sub-image')
-            lr_lmdb = build_lmdb_in_workspace(workspace.path, f'DIV2K_train_LR_bicubic_X{scale}_sub.lmdb', lr_infos,
-                                              workers=workers)
-            verify_pair(gt_lmdb, lr_lmdb, scale)
-        for name, final in finals.items():
-            refuse_existing(final, overwrite)
-            if (workspace.path / name).is_dir():
-                strip_bookkeeping(workspace.path / name)
-            move_into_place(workspace.path / name, final)
-            summary.bytes_written += (final / 'data.mdb').stat().st_size if name.endswith('.lmdb') else 0
-            info(f'wrote {final}')
-        workspace.remove()
-    summary.images = len(records)
-    summary.subimages = len(sub_infos)
-    summary.notes.append(f'{len(sub_infos)} GT sub-images of {crop_size}x{crop_size} paired with LR x'
+        if not workspace.publishing:
+            build_workspace(workspace.path, usable, scales, crop_size, step, thresh_size, compress_level, workers)
+        workspace.publish(finals, overwrite)
+    summary.images = len(usable)
+    summary.subimages = len((finals['DIV2K_train_HR_sub.lmdb'] / 'meta_info.txt').read_text().splitlines())
+    summary.bytes_written = sum(tree_bytes(final) for final in finals.values())
+    summary.notes.append(f'{summary.subimages} GT sub-images of {crop_size}x{crop_size} paired with LR x'
                          + ', x'.join(str(s) for s in scales) + '; every LMDB verified')
     return summary.finish()
+
+
+def build_workspace(workspace, usable, scales, crop_size, step, thresh_size, compress_level, workers):
+    """The three steps into ``workspace``, each resuming what an interrupted run left; every LR LMDB verified as the
+    pair of the GT LMDB."""
+    hr_dir = workspace / 'HR_sub'
+    hr_dir.mkdir(exist_ok=True)
+    extract_into(usable, hr_dir, crop_size, step, thresh_size, compress_level, workers, desc='HR sub-images')
+    sub_infos = scan_images(list_images(hr_dir), role='HR sub-image')
+    gt_lmdb = build_lmdb_in_workspace(workspace, 'DIV2K_train_HR_sub.lmdb', sub_infos, workers=workers)
+    for scale in scales:
+        lr_dir = workspace / f'LR_bicubic_X{scale}_sub'
+        lr_dir.mkdir(exist_ok=True)
+        generate_into(sub_infos, lr_dir, scale, '{}', compress_level, workers, desc=f'LR x{scale} sub-images')
+        lr_infos = scan_images([lr_dir / i.name for i in sub_infos], role=f'LR x{scale} sub-image')  # by GT name
+        lr_lmdb = build_lmdb_in_workspace(workspace, f'DIV2K_train_LR_bicubic_X{scale}_sub.lmdb', lr_infos,
+                                          workers=workers)
+        verify_pair(gt_lmdb, lr_lmdb, scale)
 
 
 def build_parser():

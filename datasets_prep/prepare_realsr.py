@@ -25,6 +25,7 @@ import argparse
 import functools
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make `datasets_prep` importable
@@ -36,13 +37,13 @@ from datasets_prep.common import (  # noqa: E402
     add_run_args,
     info,
     name_list,
-    parallel_map,
     positive_int,
     run_cli,
+    tree_bytes,
     warn,
 )
 from datasets_prep.create_lmdb import build_lmdb_in_workspace, verify_pair  # noqa: E402
-from datasets_prep.extract_subimages import extract_into, usable_inputs  # noqa: E402
+from datasets_prep.extract_subimages import extract_into  # noqa: E402
 from datasets_prep.generate_bicubic_lr import bicubic_downscale  # noqa: E402
 from datasets_prep.images import (  # noqa: E402
     list_images,
@@ -53,30 +54,27 @@ from datasets_prep.images import (  # noqa: E402
     write_png,
 )
 from datasets_prep.staging import (  # noqa: E402
-    StagedOutput,
     Workspace,
-    move_into_place,
+    published_by_interrupted_run,
     refuse_existing,
     refuse_overlap,
     run_resumable,
-    strip_bookkeeping,
 )
 
 SPLITS = {'train': 'Train', 'test': 'Test'}
-TRAIN_WORKSPACE = 'train.partial'
+WORKSPACE = 'realsr.partial'
 
 
 def realsr_outputs(output, scale, splits, keep_folders):
-    """``{name: path}`` of everything a run writes into ``output``, its ``.partial`` paths included."""
+    """``{name in the workspace: final path}`` of every output a run publishes into ``output``."""
     output, paths = Path(output), {}
     if 'train' in splits:
         paths = {'train_HR_sub.lmdb': output / 'train_HR_sub.lmdb',
                  f'train_LR_x{scale}_sub.lmdb': output / f'train_LR_x{scale}_sub.lmdb'}
         if keep_folders:
             paths.update({'HR_sub': output / 'train_HR_sub', f'LR_x{scale}_sub': output / f'train_LR_x{scale}_sub'})
-        paths[TRAIN_WORKSPACE] = output / TRAIN_WORKSPACE
     if 'test' in splits:
-        paths.update({'test': output / 'test', 'test.partial': output / 'test.partial'})
+        paths['test'] = output / 'test'
     return paths
 
 
@@ -178,88 +176,120 @@ def plan_split(input_dir, split, scale, same_size_lr):
     return tasks, notes + size_notes
 
 
-def write_pairs(tasks, hr_dir, lr_dir, scale, compress_level, workers, desc, resume_folder=None):
-    """Write every pair task (resuming from ``resume_folder``'s done log when given); return the records."""
+def write_pairs(tasks, hr_dir, lr_dir, scale, compress_level, workers, desc, resume_folder):
+    """Write every pair task, resuming from ``resume_folder``'s done log; return the records."""
     import datasets_prep.basicsr_bridge  # noqa: F401  (bicubic for same-size LR: import once, not per worker)
 
     hr_dir.mkdir(parents=True, exist_ok=True)
     lr_dir.mkdir(parents=True, exist_ok=True)
     worker = functools.partial(write_pair, hr_dir=str(hr_dir), lr_dir=str(lr_dir), scale=scale,
                                compress_level=compress_level)
-    if resume_folder is None:
-        return list(parallel_map(worker, tasks, workers, desc, unit='pair'))
     return run_resumable(resume_folder, tasks, worker, workers, desc, name_of=lambda task: task[0])
 
 
-def prepare_test(input_dir, output, scale, same_size_lr, workers, overwrite, compress_level=3):
-    """``<output>/test/HR`` + ``<output>/test/LR_x<scale>``; returns (pairs, bytes, notes)."""
-    tasks, notes = plan_split(input_dir, 'test', scale, same_size_lr)
-    with StagedOutput(Path(output) / 'test', overwrite) as staged:
-        records = write_pairs(tasks, staged.partial / 'HR', staged.partial / f'LR_x{scale}', scale, compress_level,
-                              workers, 'RealSR test pairs')
-        staged.commit()
-    info(f'wrote {Path(output) / "test"}')
-    return len(records), sum(r['bytes'] for r in records), notes
+@dataclass
+class RealSRPlan:
+    """A checked RealSR run: the pair tasks of every split and the outputs to publish; nothing written yet."""
+
+    output: Path
+    scale: int
+    crop_size: int
+    step: int
+    compress_level: int
+    tasks: dict  # split -> [(name, hr_path, lr_path, action, (lr_h, lr_w)), ...]
+    notes: list
+    finals: dict  # name in the workspace -> final path
+    params: dict
+
+    @property
+    def workspace(self):
+        return self.output / WORKSPACE
 
 
-def prepare_train(input_dir, output, scale, same_size_lr, crop_size, step, workers, overwrite, keep_folders,
-                  compress_level=3):
-    """Train pairs -> aligned sub-images -> ``train_HR_sub.lmdb`` + ``train_LR_x<scale>_sub.lmdb``."""
-    if crop_size % scale or step % scale:
-        raise PrepError(f'--crop-size {crop_size} and --step {step} must be multiples of --scale {scale}')
+def plan_realsr(input_dir='datasets/RealSR(V3)', output='datasets/RealSR_V3', scale=4, splits=('train', 'test'),
+                same_size_lr='downscale', crop_size=480, step=240, overwrite=False, keep_folders=False,
+                compress_level=3, output_option='--output'):
+    """Check everything (options, every pair, the outputs) before anything is written; return the RealSRPlan."""
     output = Path(output)
-    names = {n: final for n, final in realsr_outputs(output, scale, ['train'], keep_folders).items()
-             if n != TRAIN_WORKSPACE}
-    for final in names.values():
-        refuse_existing(final, overwrite)
-    tasks, notes = plan_split(input_dir, 'train', scale, same_size_lr)
-    params = {'step': 'prepare_realsr_train', 'pairs': [list(t[:4]) for t in tasks], 'scale': scale,
-              'crop_size': crop_size, 'step_size': step, 'compress_level': compress_level}
-    with Workspace(output / TRAIN_WORKSPACE, params) as workspace:
-        ws = workspace.path
-        write_pairs(tasks, ws / 'pairs_HR', ws / f'pairs_LR_x{scale}', scale, compress_level, workers,
-                    'RealSR train pairs', resume_folder=ws)
-        subs = {}
-        for kind, crop, stride in (('HR', crop_size, step), (f'LR_x{scale}', crop_size // scale, step // scale)):
-            folder = ws / f'{kind}_sub'
-            folder.mkdir(exist_ok=True)
-            pairs = usable_inputs(scan_images(list_images(ws / f'pairs_{kind}')), crop)
-            extract_into(pairs, folder, crop, stride, 0, compress_level, workers, desc=f'{kind} sub-images')
-            subs[kind] = scan_images(list_images(folder))
-            build_lmdb_in_workspace(ws, f'train_{kind}_sub.lmdb', subs[kind], workers=workers)
-        verify_pair(ws / 'train_HR_sub.lmdb', ws / f'train_LR_x{scale}_sub.lmdb', scale)
-        for name, final in names.items():
+    splits = [split for split in SPLITS if split in splits]
+    if 'train' in splits and (crop_size % scale or step % scale):
+        raise PrepError(f'--crop-size {crop_size} and --step {step} must be multiples of --scale {scale}')
+    finals = realsr_outputs(output, scale, splits, keep_folders)
+    refuse_overlap([(output_option, path) for path in (*finals.values(), output / WORKSPACE)],
+                   [('--input', input_dir)])
+    tasks, notes = {}, []
+    for split in splits:
+        tasks[split], split_notes = plan_split(input_dir, split, scale, same_size_lr)
+        notes += split_notes
+    if 'train' in tasks:
+        tasks['train'] = pairs_large_enough(tasks['train'], scale, crop_size)
+    params = {'step': 'prepare_realsr', 'input': str(Path(input_dir).resolve()), 'scale': scale,
+              'crop_size': crop_size, 'step_size': step, 'compress_level': compress_level,
+              'keep_folders': keep_folders, 'tasks': tasks}
+    published = published_by_interrupted_run(output / WORKSPACE, params, finals)
+    for name, final in finals.items():
+        if name not in published:
             refuse_existing(final, overwrite)
-            if (ws / name).is_dir():
-                strip_bookkeeping(ws / name)
-            move_into_place(ws / name, final)
-            info(f'wrote {final}')
-        workspace.remove()
-    stored = sum((output / n / 'data.mdb').stat().st_size for n in names if n.endswith('.lmdb'))
-    return len(tasks), len(subs['HR']), stored, notes
+    return RealSRPlan(output, scale, crop_size, step, compress_level, tasks, notes, finals, params)
+
+
+def pairs_large_enough(tasks, scale, crop_size):
+    """The train pairs whose (exact) HR holds at least one ``crop_size`` crop; the others are skipped, reported."""
+    usable = [t for t in tasks if min(t[4]) * scale >= crop_size]
+    small = [f'{t[0]} ({t[4][1] * scale}x{t[4][0] * scale})' for t in tasks if min(t[4]) * scale < crop_size]
+    if not usable:
+        raise PrepError(f'every RealSR train pair is smaller than --crop-size {crop_size}: {name_list(small)}')
+    if small:
+        warn(f'train: skipped {len(small)} pair(s) smaller than the {crop_size}x{crop_size} crop: {name_list(small)}')
+    return usable
+
+
+def build_train(workspace, plan, workers):
+    """Train pairs -> sub-images cut at the same places in HR and LR -> ``train_HR_sub.lmdb`` +
+    ``train_LR_x<scale>_sub.lmdb`` in ``workspace``, verified as pairs; resumes from what an interrupted run left."""
+    scale, ws = plan.scale, Path(workspace)
+    write_pairs(plan.tasks['train'], ws / 'pairs_HR', ws / f'pairs_LR_x{scale}', scale, plan.compress_level, workers,
+                'RealSR train pairs', resume_folder=ws)
+    for kind, crop, stride in (('HR', plan.crop_size, plan.step),
+                               (f'LR_x{scale}', plan.crop_size // scale, plan.step // scale)):
+        folder = ws / f'{kind}_sub'
+        folder.mkdir(exist_ok=True)
+        pairs = scan_images(list_images(ws / f'pairs_{kind}'))
+        extract_into(pairs, folder, crop, stride, 0, plan.compress_level, workers, desc=f'{kind} sub-images')
+        build_lmdb_in_workspace(ws, f'train_{kind}_sub.lmdb', scan_images(list_images(folder)), workers=workers)
+    verify_pair(ws / 'train_HR_sub.lmdb', ws / f'train_LR_x{scale}_sub.lmdb', scale)
+
+
+def run_realsr(plan, workers=1, overwrite=False):
+    """Build every output of ``plan`` in its workspace (resuming an interrupted run), publish them; return the
+    Summary."""
+    summary = Summary('prepare_realsr', unit='pairs')
+    summary.notes += plan.notes
+    with Workspace(plan.workspace, plan.params) as workspace:
+        if not workspace.publishing:
+            if 'train' in plan.tasks:
+                build_train(workspace.path, plan, workers)
+            if 'test' in plan.tasks:
+                test = workspace.path / 'test'
+                write_pairs(plan.tasks['test'], test / 'HR', test / f'LR_x{plan.scale}', plan.scale,
+                            plan.compress_level, workers, 'RealSR test pairs', resume_folder=test)
+        workspace.publish(plan.finals, overwrite)
+    summary.images = sum(len(tasks) for tasks in plan.tasks.values())
+    summary.bytes_written = sum(tree_bytes(final) for final in plan.finals.values())
+    if 'train' in plan.tasks:
+        summary.subimages = len((plan.finals['train_HR_sub.lmdb'] / 'meta_info.txt').read_text().splitlines())
+        summary.notes.append(f'train: {len(plan.tasks["train"])} pairs -> {summary.subimages} sub-image pairs '
+                             '(LMDBs verified)')
+    if 'test' in plan.tasks:
+        summary.notes.append(f'test: {len(plan.tasks["test"])} pairs')
+    return summary.finish()
 
 
 def prepare_realsr(input_dir='datasets/RealSR(V3)', output='datasets/RealSR_V3', scale=4, splits=('train', 'test'),
                    same_size_lr='downscale', crop_size=480, step=240, workers=1, overwrite=False, keep_folders=False):
     """Both splits; returns the Summary."""
-    summary = Summary('prepare_realsr', unit='pairs')
-    refuse_overlap([('--output', path) for path in realsr_outputs(output, scale, splits, keep_folders).values()],
-                   [('--input', input_dir)])
-    if 'test' in splits:
-        refuse_existing(Path(output) / 'test', overwrite)
-    if 'train' in splits:
-        pairs, subimages, stored, notes = prepare_train(input_dir, output, scale, same_size_lr, crop_size, step,
-                                                        workers, overwrite, keep_folders)
-        summary.images += pairs
-        summary.subimages += subimages
-        summary.bytes_written += stored
-        summary.notes += notes + [f'train: {pairs} pairs -> {subimages} sub-image pairs (LMDBs verified)']
-    if 'test' in splits:
-        pairs, written, notes = prepare_test(input_dir, output, scale, same_size_lr, workers, overwrite)
-        summary.images += pairs
-        summary.bytes_written += written
-        summary.notes += notes + [f'test: {pairs} pairs']
-    return summary.finish()
+    plan = plan_realsr(input_dir, output, scale, splits, same_size_lr, crop_size, step, overwrite, keep_folders)
+    return run_realsr(plan, workers, overwrite)
 
 
 def build_parser():

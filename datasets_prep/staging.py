@@ -6,6 +6,10 @@ output is moved aside and deleted only after the new one is in place, so a faile
 
 Folder steps record each finished input in ``.prep_done.jsonl`` next to their ``.prep_params.json``: rerunning the
 same command after an interruption resumes where it stopped; different settings restart from scratch.
+
+Multi-output runs (``prepare_*.py``) build everything in a :class:`Workspace` and then publish it in one phase: once
+the first output has been moved into place, a rerun of the same command finishes the moves instead of refusing the
+outputs the interrupted run already published.
 """
 import json
 import os
@@ -16,6 +20,8 @@ from datasets_prep.common import PrepError, info, parallel_map, warn
 
 PARAMS_FILE = '.prep_params.json'
 DONE_FILE = '.prep_done.jsonl'
+#: written into a workspace before its first output is moved into place.
+PUBLISHING_FILE = '.prep_publishing'
 
 
 def partial_path(final):
@@ -109,6 +115,11 @@ def _read_params(folder):
         return None
 
 
+def _as_stored(params):
+    """``params`` as they read back from ``.prep_params.json`` (tuples become lists), for comparisons."""
+    return json.loads(json.dumps(params, sort_keys=True))
+
+
 def open_partial(path, params):
     """Create (or, for a resumable run with the same ``params``, reuse) the folder ``path``; return True if reused.
 
@@ -116,7 +127,7 @@ def open_partial(path, params):
     """
     path = Path(path)
     if path.exists() or path.is_symlink():
-        if params is not None and _read_params(path) == params:
+        if params is not None and _read_params(path) == _as_stored(params):
             info(f'resuming the interrupted run kept in {path}')
             return True
         why = 'made with other settings' if params is not None and path.is_dir() else 'left by an interrupted run'
@@ -153,9 +164,9 @@ class DoneLog:
 
 
 def strip_bookkeeping(folder):
-    """Remove the resume files from a finished folder."""
-    for name in (PARAMS_FILE, DONE_FILE):
-        (Path(folder) / name).unlink(missing_ok=True)
+    """Remove the resume files (and the ``.<name>.verified`` markers of its LMDBs) from a finished folder."""
+    for path in [Path(folder) / PARAMS_FILE, Path(folder) / DONE_FILE, *Path(folder).glob('.*.verified')]:
+        path.unlink(missing_ok=True)
 
 
 class StagedOutput:
@@ -223,10 +234,10 @@ def run_resumable(folder, tasks, worker, workers, desc, name_of=None):
 
 
 class Workspace:
-    """A folder for the intermediate results of a multi-step run (``prepare_*.py``).
+    """A folder for the intermediate results and outputs of a multi-output run (``prepare_*.py``).
 
     Reused when the same command is rerun with the same ``params`` (the run resumes), wiped otherwise; kept on
-    failure and removed by the caller once every output has been moved into place.
+    failure. :meth:`publish` moves the outputs built in it into place and removes it.
     """
 
     def __init__(self, path, params):
@@ -244,5 +255,40 @@ class Workspace:
                  '(or delete that folder to start over)')
         return False
 
+    @property
+    def publishing(self):
+        """True when an interrupted run had built and verified everything and begun moving it into place."""
+        return (self.path / PUBLISHING_FILE).exists()
+
+    def publish(self, finals, overwrite):
+        """Move every output ``{name in the workspace: final path}`` into place, then remove the workspace.
+
+        Call it only when every output is built and verified: from then on a rerun skips the building and moves
+        what is left (see :func:`published_by_interrupted_run`).
+        """
+        (self.path / PUBLISHING_FILE).touch()
+        for name, final in finals.items():
+            built, final = self.path / name, Path(final)
+            if not (built.exists() or built.is_symlink()):
+                if final.exists():
+                    continue  # moved into place by the interrupted run
+                raise PrepError(f'{final} was moved into place by an interrupted run and is gone now; delete '
+                                f'{self.path} and rerun to build it again')
+            refuse_existing(final, overwrite)
+            if built.is_dir():
+                strip_bookkeeping(built)
+            move_into_place(built, final)
+            info(f'wrote {final}')
+        self.remove()
+
     def remove(self):
         remove_path(self.path)
+
+
+def published_by_interrupted_run(workspace, params, finals):
+    """The names in ``finals`` (``{name: final path}``) that an interrupted run of the same command (same
+    ``params``) had already moved into place: they exist but are not "existing outputs" to refuse."""
+    workspace = Path(workspace)
+    if not (workspace / PUBLISHING_FILE).exists() or _read_params(workspace) != _as_stored(params):
+        return set()
+    return {name for name, final in finals.items() if not (workspace / name).exists() and Path(final).exists()}
