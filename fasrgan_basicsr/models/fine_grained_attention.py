@@ -1,5 +1,11 @@
+from os import path as osp
+
 import torch
 from basicsr.losses import build_loss
+from basicsr.utils import get_root_logger, imwrite, tensor2img
+
+from fasrgan_basicsr.evaluation.score_map import channel_mean, score_map_probabilities
+from fasrgan_basicsr.evaluation.score_map_panel import score_map_figures
 
 from .gan_step import GANStepMixin
 
@@ -21,6 +27,13 @@ class FineGrainedAttentionMixin(GANStepMixin):
     Either may be absent: without both it is the ``woFA`` ablation (the UNet discriminator's
     whole-image score only). The generator's total is then paper Eq. 10:
     ``L_percep + λ1 (L_entire^G + L_fine^G) + λ2 L_attention + λ3 L_1``.
+
+    Validation: with ``val.save_score_map: true``, each validation image's score-map panel
+    (HR | SR | M on the absolute scale | M stretched to its min..max, titled with the run, the iteration
+    and the map's range; see :mod:`fasrgan_basicsr.evaluation.score_map_panel`) is written to
+    ``visualization/<image>/<image>_<iter>_score_map.png`` and, when TensorBoard logging is on, added as the
+    image ``score_map/<dataset>/<image>``. The discriminator runs in eval mode on the validation output
+    (a feature-reading one on ``net_d_extractor``'s features), outside the training step.
 
     Usage: ``class MyFAModel(FineGrainedAttentionMixin, MyGANModel)`` (mixin first).
     """
@@ -64,3 +77,42 @@ class FineGrainedAttentionMixin(GANStepMixin):
             stats['out_d_map_fake'] = torch.sigmoid(fake.score_map.detach()).mean()
         return stats
 
+
+    # ------------------------------------------------------------- validation: score-map panels
+    def feed_data(self, data):
+        super().feed_data(data)
+        self._lq_paths = data.get('lq_path')
+
+    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        """BasicSR's validation; with ``val.save_score_map`` each image's panel is saved by :meth:`get_current_visuals`,
+        which BasicSR calls once per image while the output and the ground truth are still held."""
+        self._score_map_target = None
+        if self.opt['val'].get('save_score_map') and hasattr(self, 'net_d'):
+            self._score_map_target = (dataloader.dataset.opt['name'], current_iter, tb_logger)
+        elif self.opt['val'].get('save_score_map'):
+            get_root_logger().warning('val.save_score_map: no discriminator outside training; no score maps saved.')
+        try:
+            super().nondist_validation(dataloader, current_iter, tb_logger, save_img)
+        finally:
+            self._score_map_target = None
+
+    def get_current_visuals(self):
+        visuals = super().get_current_visuals()
+        if getattr(self, '_score_map_target', None) is not None:
+            self.save_score_map_panel(visuals, *self._score_map_target)
+        return visuals
+
+    def save_score_map_panel(self, visuals, dataset_name, current_iter, tb_logger=None):
+        """Write the score-map panel of the current validation image (``visuals``: :meth:`get_current_visuals`)."""
+        img_name = osp.splitext(osp.basename(self._lq_paths[0]))[0]
+        prob = score_map_probabilities(self.net_d, self.output[:1], getattr(self, 'net_d_extractor', None))[0]
+        hr = tensor2img(visuals['gt']) if 'gt' in visuals else None
+        title = f'run {self.opt["name"]} | iter {current_iter} | {img_name}'
+        panel = score_map_figures(channel_mean(prob), title, sr=tensor2img(visuals['result']), hr=hr,
+                                  normalize=True)['panel']
+        imwrite(panel.image, osp.join(self.opt['path']['visualization'], img_name,
+                                      f'{img_name}_{current_iter}_score_map.png'))
+        if tb_logger is not None:
+            tb_logger.add_image(f'score_map/{dataset_name}/{img_name}', panel.image[..., ::-1], current_iter,
+                                dataformats='HWC')
+        return panel
