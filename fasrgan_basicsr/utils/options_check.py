@@ -7,6 +7,7 @@ expected, instead of a traceback from deep inside BasicSR or torch.
 import difflib
 import inspect
 import os
+import re
 
 from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
@@ -189,12 +190,10 @@ def _check_names(opt, problems):
             if arch is not None:
                 _check_arguments(arch, opt[net_key], net_key, problems)
     train = opt.get('train') or {}
-    allowed = _train_options(model)
+    allowed = train_options(model)
     for key in sorted(set(train) - allowed if allowed else ()):
-        close = difflib.get_close_matches(key, sorted(allowed), n=1)
-        hint = f' Did you mean {close[0]}?' if close else ''
-        problems.append(f'train:{key}: not an option of {opt["model_type"]} (it reads: {", ".join(sorted(allowed))}).'
-                        f'{hint}')
+        problems.append(_not_read(key, opt['model_type'], allowed))
+    _check_discriminator_outputs(opt, model, problems)
     for key, value in train.items():
         if key.endswith('_opt') and isinstance(value, dict) and 'type' in value:
             loss = _registered(LOSS_REGISTRY, value['type'], f'train:{key}:type', 'loss', problems)
@@ -208,11 +207,57 @@ def _check_names(opt, problems):
         _registered(METRIC_REGISTRY, metric.get('type'), f'val:metrics:{name}:type', 'metric', problems)
 
 
-def _train_options(model):
-    """The ``train`` keys a plugin model reads (collected from its mixins' ``TRAIN_OPTIONS``), else None."""
-    if model is None or not any('TRAIN_OPTIONS' in vars(c) for c in model.__mro__):
+#: ``train`` keys that BasicSR's training pipeline itself reads, whatever the model
+PIPELINE_TRAIN_KEYS = ('total_iter', 'warmup_iter')
+_READS = re.compile(r"""(?:train_opt|self\.opt\[['"]train['"]\])(?:\.get\(|\[)\s*['"](\w+)['"]""")
+#: what reads the fine-grained attention options, for the hint when a model ignores them
+FA_KEYS = ('map_gan_opt', 'attention_opt')
+
+
+def train_options(model):
+    """The ``train`` keys ``model`` reads, or None where that cannot be known.
+
+    A class of this package declares them (``TRAIN_OPTIONS`` of its mixins); a class of BasicSR's is read
+    from its source (``train_opt['x']``, ``train_opt.get('x')``, ``self.opt['train'][...]``). A user's class
+    that declares nothing is not checked.
+    """
+    if model is None:
         return None
-    return set().union(*(vars(c).get('TRAIN_OPTIONS', ()) for c in model.__mro__))
+    keys = set(PIPELINE_TRAIN_KEYS)
+    for cls in model.__mro__:
+        if cls is object or cls.__module__.startswith('torch'):
+            continue
+        if 'TRAIN_OPTIONS' in vars(cls):
+            keys.update(vars(cls)['TRAIN_OPTIONS'])
+        elif cls.__module__.startswith('basicsr.'):
+            keys.update(_READS.findall(inspect.getsource(cls)))
+        elif not cls.__module__.startswith('fasrgan_basicsr.'):
+            return None
+    return keys
+
+
+def _not_read(key, model_type, allowed):
+    if key in FA_KEYS:
+        return (f'train:{key}: {model_type} ignores it (fine-grained attention losses); use FASRGANModel, '
+                'SRGANFAModel or FAFsSRGANModel, or put FineGrainedAttentionMixin first in your model\'s bases '
+                '(README, "Mixing the losses into another BasicSR model").')
+    close = difflib.get_close_matches(key, sorted(allowed), n=1)
+    hint = f' Did you mean {close[0]}?' if close else ''
+    return f'train:{key}: not an option of {model_type} (it reads: {", ".join(sorted(allowed))}).{hint}'
+
+
+def _check_discriminator_outputs(opt, model, problems):
+    """A discriminator with a score map returns two outputs; only a model with the attention step reads both."""
+    from fasrgan_basicsr.models.fine_grained_attention import FineGrainedAttentionMixin
+
+    net_d = opt.get('network_d')
+    if model is None or not isinstance(net_d, dict) or net_d.get('type') not in ARCH_REGISTRY:
+        return
+    if hasattr(ARCH_REGISTRY.get(net_d['type']), 'score_map') and not issubclass(model, FineGrainedAttentionMixin) \
+            and opt.get('is_train', True):
+        problems.append(f'network_d:type: {net_d["type"]} returns (score, score map) but {opt["model_type"]} '
+                        'expects one output; use FASRGANModel (ESRGAN), SRGANFAModel (SRGAN) or FAFsSRGANModel, '
+                        'or put FineGrainedAttentionMixin first in your model\'s bases.')
 
 
 def _check_scale(opt, problems):
