@@ -181,10 +181,13 @@ def test_dataroot_that_is_a_file_or_not_an_lmdb(tiny_data, tmp_path):
     opt['datasets']['train']['dataroot_gt'] = str(a_file)
     assert_refused(train(opt, tmp_path / 'a'), 'datasets:train:dataroot_gt', str(a_file), 'is a file')
     opt = tiny_options(tiny_data)
-    folder = tmp_path / 'not_an.lmdb'
-    folder.mkdir()
-    opt['datasets']['train'].update(io_backend={'type': 'lmdb'}, dataroot_gt=str(folder))
-    assert_refused(train(opt, tmp_path / 'b'), 'datasets:train:dataroot_gt', 'no data.mdb or meta_info.txt')
+    (tmp_path / 'gt.lmdb').mkdir()
+    opt['datasets']['train'].update(io_backend={'type': 'lmdb'}, dataroot_gt=str(tmp_path / 'gt.lmdb'))
+    proc = train(opt, tmp_path / 'b')  # the LQ folder of PNGs is no LMDB either: both named, in one message
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    assert f"datasets:train:dataroot_gt: '{tmp_path / 'gt.lmdb'}' is not an LMDB built for BasicSR (no data.mdb " \
+           'or meta_info.txt' in proc.stderr
+    assert f"datasets:train:dataroot_lq: '{tiny_data['train_lq']}' does not end with .lmdb" in proc.stderr
 
 
 def _lmdb(path, images):

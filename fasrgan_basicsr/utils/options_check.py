@@ -219,7 +219,8 @@ def train_options(model):
 
     A class of this package declares them (``TRAIN_OPTIONS`` of its mixins); a class of BasicSR's is read
     from its source (``train_opt['x']``, ``train_opt.get('x')``, ``self.opt['train'][...]``). A user's class
-    that declares nothing is not checked.
+    that declares nothing and reads ``train`` options itself makes the answer unknown (None: not checked);
+    one that does not touch them (``class MyFAModel(FineGrainedAttentionMixin, SRGANModel): pass``) is checked.
     """
     if model is None:
         return None
@@ -232,7 +233,12 @@ def train_options(model):
         elif cls.__module__.startswith('basicsr.'):
             keys.update(_READS.findall(inspect.getsource(cls)))
         elif not cls.__module__.startswith('fasrgan_basicsr.'):
-            return None
+            try:
+                source = inspect.getsource(cls)
+            except (OSError, TypeError):
+                return None
+            if 'train' in source:
+                return None
     return keys
 
 
@@ -251,8 +257,8 @@ def _check_discriminator_outputs(opt, model, problems):
     from fasrgan_basicsr.models.fine_grained_attention import FineGrainedAttentionMixin
 
     net_d = opt.get('network_d')
-    if model is None or not isinstance(net_d, dict) or net_d.get('type') not in ARCH_REGISTRY:
-        return
+    if train_options(model) is None or not isinstance(net_d, dict) or net_d.get('type') not in ARCH_REGISTRY:
+        return  # unknown model (a user's own step may well read both outputs)
     if hasattr(ARCH_REGISTRY.get(net_d['type']), 'score_map') and not issubclass(model, FineGrainedAttentionMixin) \
             and opt.get('is_train', True):
         problems.append(f'network_d:type: {net_d["type"]} returns (score, score map) but {opt["model_type"]} '
