@@ -28,6 +28,7 @@ from os import path as osp
 
 from fasrgan_basicsr.evaluation import results as res
 from fasrgan_basicsr.evaluation.plots import line_plot, scatter_plot
+from fasrgan_basicsr.utils.cli import run_cli
 
 
 def _pairs(items, what):
@@ -123,4 +124,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

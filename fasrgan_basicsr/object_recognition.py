@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from fasrgan_basicsr.evaluation import imagenet
 from fasrgan_basicsr.evaluation.generators import NotAGeneratorError, load_generator, network_scale
+from fasrgan_basicsr.utils.cli import run_cli
 
 
 def build_methods(specs, device):
@@ -100,4 +101,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -38,8 +38,11 @@ def load_classifier(device='cpu'):
     The loader reads ``$TORCH_HOME/hub/checkpoints/resnet50-0676ba61.pth`` and downloads it only when absent.
     """
     from torchvision.models import ResNet50_Weights, resnet50
+
+    from fasrgan_basicsr.utils.checkpoint import weights_only_loading
     try:
-        model = resnet50(weights=ResNet50_Weights.IMAGENET1K_V1)
+        with weights_only_loading():  # torchvision's loader passes weights_only=False
+            model = resnet50(weights=ResNet50_Weights.IMAGENET1K_V1)
     except Exception as err:  # offline and not cached, or a corrupt file
         raise ProtocolError(f'cannot load ResNet-50 weights ({type(err).__name__}: {err}); put {RESNET50_FILE} '
                             f'({ResNet50_Weights.IMAGENET1K_V1.url}) in {torch.hub.get_dir()}/checkpoints/ '

@@ -30,6 +30,7 @@ from basicsr.metrics.metric_util import reorder_image
 from basicsr.utils.registry import METRIC_REGISTRY
 
 from fasrgan_basicsr.evaluation.unavailable import unavailable
+from fasrgan_basicsr.utils.checkpoint import weights_only_loading
 
 ALEXNET_FILE = 'alexnet-owt-7be5be79.pth'
 _NETWORKS = {}  # (net, version, device) -> lpips.LPIPS
@@ -57,7 +58,8 @@ def get_lpips_network(net='alex', version='0.0', device=None):
         try:
             with warnings.catch_warnings():  # lpips calls torchvision with the deprecated ``pretrained=True``
                 warnings.simplefilter('ignore')
-                model = lpips.LPIPS(net=net, version=str(version), verbose=False)
+                with weights_only_loading():  # AlexNet comes through torchvision's loader (weights_only=False)
+                    model = lpips.LPIPS(net=net, version=str(version), verbose=False)
         except Exception as err:
             _FAILURES[key] = err
             raise
