@@ -20,6 +20,14 @@ class PrepError(Exception):
     """A problem with the user's input, options or disk, reported as one clear message without a traceback."""
 
 
+def problems_error(headline, problems):
+    """A PrepError for a list of problems: ``headline: problem`` on one line when there is one, else the headline
+    followed by one indented line per problem."""
+    if len(problems) == 1:
+        return PrepError(f'{headline}: {problems[0]}')
+    return PrepError(f'{headline}:\n  ' + '\n  '.join(problems))
+
+
 def info(message):
     """Print a progress message to stdout."""
     print(message, flush=True)

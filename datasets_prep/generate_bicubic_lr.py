@@ -32,6 +32,13 @@ from datasets_prep.images import (  # noqa: E402
 from datasets_prep.staging import StagedOutput, partial_path, refuse_overlap, run_resumable  # noqa: E402
 
 SCALES = (2, 3, 4, 8)
+#: BasicSR's MATLAB ``imresize`` fails (a torch size error) when it would make fewer LR pixels per side than this.
+MIN_LR_SIDE = 2
+
+
+def too_small_for_bicubic(infos, scale):
+    """``name (WxH)`` of the images whose mod-cropped sides would give fewer than MIN_LR_SIDE LR pixels."""
+    return [f'{i.name} ({i.width}x{i.height})' for i in infos if min(i.height, i.width) // scale < MIN_LR_SIDE]
 
 
 def bicubic_downscale(img, scale):
@@ -75,9 +82,10 @@ def report_mod_crops(infos, scale):
 def check_inputs(infos, scale, filename_tmpl):
     """Refuse, before anything is written, a bad template, images smaller than the scale and LR names that clash."""
     check_filename_tmpl(filename_tmpl)
-    too_small = [i.name for i in infos if i.height < scale or i.width < scale]
+    too_small = too_small_for_bicubic(infos, scale)
     if too_small:
-        raise PrepError(f'image(s) smaller than the scale {scale}: {name_list(too_small)}')
+        raise PrepError(f'image(s) too small for x{scale} MATLAB bicubic, which needs sides of at least '
+                        f'{MIN_LR_SIDE * scale} pixels: {name_list(too_small)}')
     refuse_name_clashes([i.path for i in infos], name_of=lambda path: lr_file_name(path.stem, filename_tmpl))
 
 

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from datasets_prep.common import PrepError, name_list, warn
+from datasets_prep.common import PrepError, name_list, problems_error, warn
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm', '.pgm', '.webp')
 #: PIL modes that hold more than 8 bits per sample.
@@ -59,7 +59,7 @@ def refuse_name_clashes(paths, role='input', name_of=lambda path: Path(path).ste
     """
     groups = defaultdict(list)
     for path in paths:
-        groups[name_of(path).casefold()].append(Path(path).name)
+        groups[name_of(path).lower()].append(Path(path).name)
     clashes = [' + '.join(sorted(names)) for names in groups.values() if len(names) > 1]
     if clashes:
         raise PrepError(f'{role} files whose names differ only in extension or case would write the same output; '
@@ -112,12 +112,12 @@ def scan_images(paths, role='input'):
     for path in paths:
         image_info, reason = inspect_image(path)
         if reason:
-            problems.append(f'  {path}: {reason}')
+            problems.append(f'{path}: {reason}')
         else:
             infos.append(image_info)
     if problems:
-        raise PrepError(f'{len(problems)} {role} image(s) cannot be used (fix or remove them; nothing was written):\n'
-                        + '\n'.join(problems))
+        raise problems_error(f'{len(problems)} {role} image(s) cannot be used (fix or remove them; nothing was '
+                             'written)', problems)
     return infos
 
 

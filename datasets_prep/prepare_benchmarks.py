@@ -35,6 +35,7 @@ from datasets_prep.common import (  # noqa: E402
     add_run_args,
     info,
     name_list,
+    problems_error,
     run_cli,
     tree_bytes,
     warn,
@@ -45,7 +46,12 @@ from datasets_prep.create_lmdb import (  # noqa: E402
     verify_entries_match_files,
     verify_pair,
 )
-from datasets_prep.generate_bicubic_lr import bicubic_downscale, report_mod_crops  # noqa: E402
+from datasets_prep.generate_bicubic_lr import (  # noqa: E402
+    MIN_LR_SIDE,
+    bicubic_downscale,
+    report_mod_crops,
+    too_small_for_bicubic,
+)
 from datasets_prep.images import (  # noqa: E402
     list_images,
     mod_crop,
@@ -129,12 +135,12 @@ def match_shipped_lr(hr_infos, lr_dir, scale):
         return {}
     lr_infos = scan_images(list_images(lr_dir, role='LR'), role='LR')
     refuse_name_clashes([i.path for i in lr_infos], role=f'shipped LR ({lr_dir})')
-    lr_by_stem = {i.path.stem.casefold(): i for i in lr_infos}
+    lr_by_stem = {i.path.stem.lower(): i for i in lr_infos}
     matches = {}
     for template in LR_NAME_TEMPLATES:
         name_tmpl = template.format('{}', s=scale)
-        matches[name_tmpl] = {hr.name: lr_by_stem[name_tmpl.format(hr.path.stem).casefold()] for hr in hr_infos
-                              if name_tmpl.format(hr.path.stem).casefold() in lr_by_stem}
+        matches[name_tmpl] = {hr.name: lr_by_stem[name_tmpl.format(hr.path.stem).lower()] for hr in hr_infos
+                              if name_tmpl.format(hr.path.stem).lower() in lr_by_stem}
     most = max(len(m) for m in matches.values())
     tied = [t for t, m in matches.items() if len(m) == most]
     if most and len(tied) > 1:
@@ -150,8 +156,8 @@ def match_shipped_lr(hr_infos, lr_dir, scale):
             problems.append(f'{lr.path}: {lr.width}x{lr.height}, expected {expected[1]}x{expected[0]} (1/{scale} of '
                             f'{hr.name} mod-cropped)')
     if problems:
-        raise PrepError('shipped LR images do not match their HR (pass --regenerate-lr to make every LR from the HR '
-                        'instead):\n  ' + '\n  '.join(problems))
+        raise problems_error('shipped LR images do not match their HR (pass --regenerate-lr to make every LR from the '
+                             'HR instead)', problems)
     used = {lr.path for lr in matched.values()}
     unused = [i.name for i in lr_infos if i.path not in used]
     if unused:
@@ -210,14 +216,15 @@ def plan_set(name, hr_dir, lr_dir, scale, make_lmdb, regenerate_lr):
     refuse_name_clashes([i.path for i in hr_infos], role=f'{name} HR')
     if make_lmdb:
         check_keys([i.path for i in hr_infos])
-    small = [i.name for i in hr_infos if i.height < scale or i.width < scale]
-    if small:
-        raise PrepError(f'{name} HR image(s) smaller than the scale {scale}: {name_list(small)}')
     notes = [f'{name}: {n}' for n in report_colour_conversions(hr_infos)]
     note = report_mod_crops(hr_infos, scale)
     if note:
         notes.append(f'{name}: {note}')
     shipped = {} if regenerate_lr else match_shipped_lr(hr_infos, lr_dir, scale)
+    small = too_small_for_bicubic([i for i in hr_infos if i.name not in shipped], scale)
+    if small:
+        raise PrepError(f'{name} HR image(s) too small to make a x{scale} LR with MATLAB bicubic (sides of at least '
+                        f'{MIN_LR_SIDE * scale} pixels needed; or ship their LR): {name_list(small)}')
     tasks = [(str(i.path), str(shipped[i.name].path) if i.name in shipped else None) for i in hr_infos]
     generated = sum(lr is None for _, lr in tasks)
     source = (f'LR generated (bicubic) for all {generated}' if generated == len(tasks) else

@@ -40,7 +40,7 @@ from datasets_prep.common import (  # noqa: E402
 )
 from datasets_prep.create_lmdb import build_lmdb_in_workspace, check_free_space, verify_pair  # noqa: E402
 from datasets_prep.extract_subimages import count_subimages, extract_into, usable_inputs  # noqa: E402
-from datasets_prep.generate_bicubic_lr import generate_into  # noqa: E402
+from datasets_prep.generate_bicubic_lr import MIN_LR_SIDE, generate_into  # noqa: E402
 from datasets_prep.images import list_images, report_colour_conversions, scan_images  # noqa: E402
 from datasets_prep.staging import (  # noqa: E402
     Workspace,
@@ -79,6 +79,9 @@ def prepare_div2k(input_dir='datasets/DIV2K/DIV2K_train_HR', output='datasets/DI
     """Run the three steps into a workspace, verify, then move the outputs into place; return the Summary."""
     summary = Summary('prepare_div2k')
     scales = sorted(set(scales))
+    if crop_size < MIN_LR_SIDE * scales[-1]:
+        raise PrepError(f'--crop-size {crop_size} is too small for x{scales[-1]} MATLAB bicubic, which needs at least '
+                        f'{MIN_LR_SIDE * scales[-1]} pixels per side')
     odd = [s for s in scales if crop_size % s]
     if odd:
         raise PrepError(f'--crop-size {crop_size} is not a multiple of scale(s) {odd}: every GT sub-image must be '

@@ -38,13 +38,14 @@ from datasets_prep.common import (  # noqa: E402
     info,
     name_list,
     positive_int,
+    problems_error,
     run_cli,
     tree_bytes,
     warn,
 )
 from datasets_prep.create_lmdb import build_lmdb_in_workspace, verify_pair  # noqa: E402
 from datasets_prep.extract_subimages import extract_into  # noqa: E402
-from datasets_prep.generate_bicubic_lr import bicubic_downscale  # noqa: E402
+from datasets_prep.generate_bicubic_lr import MIN_LR_SIDE, bicubic_downscale  # noqa: E402
 from datasets_prep.images import (  # noqa: E402
     list_images,
     read_image,
@@ -109,7 +110,7 @@ def find_pairs(input_dir, split, scale):
         if not found:
             problems.append(f'{folder}: no *_HR / *_LR{scale} images')
     if problems:
-        raise PrepError(f'RealSR {split} pairs are incomplete or ambiguous:\n  ' + '\n  '.join(problems))
+        raise problems_error(f'RealSR {split} pairs are incomplete or ambiguous', problems)
     name_of_hr = {hr: name for name, hr, _ in pairs}
     refuse_name_clashes(list(name_of_hr), role=f'RealSR {split}', name_of=name_of_hr.__getitem__)
     return pairs
@@ -125,6 +126,9 @@ def plan_pair(hr_size, lr_size, scale, same_size_lr):
     if (lr_h, lr_w) == (hr_h, hr_w):
         if same_size_lr == 'error':
             return f'LR has the HR size {hr_w}x{hr_h} (pre-upsampled); rerun with --same-size-lr downscale'
+        if min(hr_h, hr_w) // scale < MIN_LR_SIDE:
+            return (f'LR has the HR size {hr_w}x{hr_h} (pre-upsampled), too small to downscale by 1/{scale} with '
+                    f'MATLAB bicubic (sides of at least {MIN_LR_SIDE * scale} pixels needed)')
         return 'downscale', (hr_h // scale, hr_w // scale)
     if abs(lr_h * scale - hr_h) < scale and abs(lr_w * scale - hr_w) < scale:
         return 'keep', (min(lr_h, hr_h // scale), min(lr_w, hr_w // scale))
@@ -164,7 +168,7 @@ def plan_split(input_dir, split, scale, same_size_lr):
             cropped.append(f'{name} (HR {hr.width}x{hr.height} -> {lr_w * scale}x{lr_h * scale})')
         tasks.append((name, str(hr_path), str(lr_path), action, (lr_h, lr_w)))
     if problems:
-        raise PrepError(f'{len(problems)} RealSR {split} pair(s) cannot be used:\n  ' + '\n  '.join(problems))
+        raise problems_error(f'{len(problems)} RealSR {split} pair(s) cannot be used', problems)
     size_notes = []
     if downscaled:
         size_notes.append(f'{split}: {len(downscaled)} LR image(s) had their HR size (pre-upsampled); downscaled '

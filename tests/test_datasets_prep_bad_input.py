@@ -113,3 +113,41 @@ def test_output_beside_the_input_is_accepted(tmp_path):
     assert code == 0, stderr
     assert sorted(os.listdir(tmp_path / 'HR_sub')) == [f'a_s00{k}.png' for k in range(1, 5)]
     assert Path(tmp_path / 'HR' / 'a.png').is_file()
+
+
+# ----------------------------------------------------------------------------------- images too small for bicubic
+def test_image_too_small_for_matlab_bicubic_is_named_before_any_work(tmp_path):
+    """BasicSR's imresize raises a torch size error below 2 LR pixels a side (a 7x6 image at x4 is cropped to 4x4)."""
+    images = tmp_path / 'in'
+    write_images(images, {'big.png': (16, 16), 'small.png': (6, 7)})
+    assert_refused(run_main(generate_bicubic_lr, '--input', images, '--output', tmp_path / 'out'),
+                   'too small for x4 MATLAB bicubic, which needs sides of at least 8 pixels: small.png (7x6)')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['in']
+    code, _, stderr = run_main(generate_bicubic_lr, '--input', images, '--output', tmp_path / 'out', '--scale', 2)
+    assert code == 0, stderr  # 6x6 after the x2 mod-crop: 3x3 LR pixels
+
+
+def test_benchmark_hr_too_small_needs_a_shipped_lr(tmp_path):
+    write_images(tmp_path / 'dl' / 'Set5' / 'HR', {'tiny.png': (4, 4), 'baby.png': (16, 16)})
+    assert_refused(run_main(prepare_benchmarks, '--input', tmp_path / 'dl', '--output', tmp_path / 'out'),
+                   'Set5 HR image(s) too small to make a x4 LR', 'tiny.png (4x4)')
+    assert not (tmp_path / 'out').exists()
+    write_images(tmp_path / 'dl' / 'Set5' / 'LR_bicubic' / 'X4', {'tinyx4.png': (1, 1)})
+    code, stdout, stderr = run_main(prepare_benchmarks, '--input', tmp_path / 'dl', '--output', tmp_path / 'out')
+    assert code == 0, stderr
+    assert 'Set5: 2 pairs, LR shipped for 1, generated for 1' in stdout
+
+
+def test_div2k_crop_too_small_for_bicubic_is_refused(tmp_path):
+    write_images(tmp_path / 'hr', {'0001.png': (16, 16)})
+    assert_refused(run_main(prepare_div2k, '--input', tmp_path / 'hr', '--output', tmp_path / 'out', '--crop-size', 4,
+                            '--step', 4), '--crop-size 4 is too small for x4 MATLAB bicubic')
+    assert not (tmp_path / 'out').exists()
+
+
+def test_realsr_same_size_lr_too_small_to_downscale_is_refused(tmp_path):
+    folder = tmp_path / 'RealSR(V3)' / 'Canon' / 'Test' / '4'
+    write_images(folder, {'Canon_001_HR.png': (4, 8), 'Canon_001_LR4.png': (4, 8)})
+    assert_refused(run_main(prepare_realsr, '--input', tmp_path / 'RealSR(V3)', '--output', tmp_path / 'out',
+                            '--splits', 'test'), 'Canon_001_LR4.png: LR has the HR size 8x4 (pre-upsampled), too small')
+    assert not (tmp_path / 'out').exists()
