@@ -70,8 +70,8 @@ IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 SIXTEEN_BIT_EXTS = ('.png', '.tif', '.tiff')
 
 
-class InputError(UserError):
-    """An input image that cannot be used (message names the file)."""
+class ImageError(UserError):
+    """One image of the batch that cannot be read or written (message names the file); the others go on."""
 
 
 def list_inputs(path):
@@ -90,17 +90,17 @@ def read_image(path):
     """``(image HWC float32 in [0, 1] with 1, 3 or 4 channels, BGR(A), max value of its dtype)``."""
     img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if img is None:
-        raise InputError(f'{path}: not a readable image (OpenCV cannot decode it).')
+        raise ImageError(f'{path}: not a readable image (OpenCV cannot decode it).')
     if img.dtype == np.uint8:
         max_value = 255
     elif img.dtype == np.uint16:
         max_value = 65535
     else:
-        raise InputError(f'{path}: unsupported pixel type {img.dtype} (expected 8- or 16-bit).')
+        raise ImageError(f'{path}: unsupported pixel type {img.dtype} (expected 8- or 16-bit).')
     if img.ndim == 2:
         img = img[..., None]
     if img.shape[2] not in (1, 3, 4):
-        raise InputError(f'{path}: {img.shape[2]} channels (expected grey, BGR or BGRA).')
+        raise ImageError(f'{path}: {img.shape[2]} channels (expected grey, BGR or BGRA).')
     return img.astype(np.float32) / max_value, max_value
 
 
@@ -254,7 +254,7 @@ def write_image(img, path, max_value):
     tmp = f'{stem}.partial{ext}'
     try:
         if not cv2.imwrite(tmp, data):
-            raise InputError(f'{path}: OpenCV could not write the image.')
+            raise ImageError(f'{path}: OpenCV could not write the image.')
         os.replace(tmp, path)
     finally:
         if osp.exists(tmp):
@@ -313,16 +313,18 @@ def parse_args(argv=None):
 
 def device_for(args):
     """The torch device from ``--device`` / ``-g``; raises UserError when it does not exist here."""
-    if args.gpu_id is not None:
-        if args.device is not None and torch.device(args.device) != torch.device(f'cuda:{args.gpu_id}'):
-            raise UserError(f'-g {args.gpu_id} and --device {args.device} disagree; give one of them.')
-        device = f'cuda:{args.gpu_id}'
-    else:
-        device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     try:
-        device = torch.device(device)
+        device = torch.device(args.device) if args.device else None
     except RuntimeError as err:
-        raise UserError(f'--device {device}: not a torch device ({err}).') from err
+        raise UserError(f'--device {args.device}: not a torch device ({err}).') from err
+    if args.gpu_id is not None:
+        if args.gpu_id < 0:
+            raise UserError(f'-g {args.gpu_id}: a CUDA device index is >= 0.')
+        if device is not None and device != torch.device('cuda', args.gpu_id):
+            raise UserError(f'-g {args.gpu_id} and --device {args.device} disagree; give one of them.')
+        device = torch.device('cuda', args.gpu_id)
+    elif device is None:
+        device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     if device.type == 'cuda':
         what = f'-g {args.gpu_id}' if args.gpu_id is not None else f'--device {device}'
         if not torch.cuda.is_available():
@@ -404,16 +406,16 @@ def main(argv=None):
             size = img.shape[:2]
             out = output_path(args.output, path, suffix, args.ext, has_alpha=img.shape[2] == 4)
             if out != planned and (osp.realpath(out) in sources | written or (osp.exists(out) and not args.overwrite)):
-                raise InputError(f'{path}: has alpha, so its output is {out}, which exists already or is an input '
+                raise ImageError(f'{path}: has alpha, so its output is {out}, which exists already or is an input '
                                  '(use --overwrite, another --suffix or another -o).')
             with Timer(device) as timer:
                 sr = upscaler(img, name=osp.basename(path))
             write_image(sr, out, max_value)
-        except (InputError, RuntimeError, MemoryError, cv2.error, OSError) as err:
+        except (ImageError, RuntimeError, MemoryError, cv2.error, OSError) as err:
             if isinstance(err, OSError) and describe_os_error(err) is not None:
                 raise  # disk full or no permission: run_cli reports it; the other images would fail the same way
             message = (out_of_memory_message(path, size, upscaler.tile, device) if is_out_of_memory(err) else
-                       str(err) if isinstance(err, InputError) else f'{path}: {type(err).__name__}: {err}')
+                       str(err) if isinstance(err, ImageError) else f'{path}: {type(err).__name__}: {err}')
         if message is not None:  # outside the except block: the traceback no longer holds the image's tensors
             if device.type == 'cuda':
                 torch.cuda.empty_cache()
