@@ -1,5 +1,7 @@
 """Inference: architectures from checkpoint keys, tiled = untiled away from seams, bf16, image kinds, a round trip of a
-generator trained by the real train.py against BasicSR's own test pipeline, and the CLI's errors."""
+generator trained by the real train.py against BasicSR's own test pipeline, and the CLI's errors (checkpoints that are
+missing, code-running, a discriminator or a training state; an -o that is a file; out of memory on one image).
+The Real-ESRGAN-style flags are in test_inference_cli.py."""
 import re
 import subprocess
 import sys
