@@ -18,8 +18,8 @@ class SharedFeatureExtractor(nn.Module):
     - ``block='residual'`` (SRGAN_Fs): residual blocks without BN; stem = LeakyReLU(0.1)(conv), as in
       BasicSR's MSRResNet ("a convolution layer and a residual block", paper Sec. IV-H).
 
-    Parameter names (``conv_first``, ``body.<i>``) are those of RRDBNet/MSRResNet, so an extractor
-    followed by a generator's deep part converts to a plain BasicSR network by renaming keys.
+    Parameter names (``conv_first``, ``body.<i>``) are those of RRDBNet/MSRResNet: the generators that
+    hold an extractor write it under exactly these names, their deep blocks after it (``fs_split``).
 
     Shapes: ``(B, num_in_ch, H, W)`` → ``(B, num_feat, H, W)``.
     """

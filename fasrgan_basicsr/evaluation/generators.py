@@ -141,9 +141,9 @@ def load_generator(model_path=None, arch=None, param_keys=('params_ema', 'params
     is preferred when present.
 
     Raises:
-        FileNotFoundError: ``model_path`` does not exist.
-        NotAGeneratorError: the file is not a generator checkpoint of this project (unreadable, a
-            discriminator, a training state, weights that fit no generator or not ``arch``).
+        NotAGeneratorError: (a :class:`UserError`) the file is missing or not a generator checkpoint of
+            this project (unreadable, a code-running pickle, a discriminator, a training state, weights
+            that fit no generator or not ``arch``).
     """
     if arch == 'Bicubic' or (model_path is None and arch is None):
         if model_path is not None:
