@@ -183,3 +183,34 @@ def test_realsr_two_files_for_one_pair_are_refused(tmp_path):
     assert code == 2
     assert f'{folder / "Canon_001"}: two HR files, Canon_001_HR.bmp and Canon_001_HR.png' in stderr
     assert not (tmp_path / 'out').exists()
+
+
+# ------------------------------------------------------------------------------------- RealSR crops keep alignment
+def test_realsr_pairs_that_need_cropping_keep_the_top_left_aligned_pixels(tmp_path):
+    """A pair whose HR is not a multiple of 4 is cropped at the bottom/right in HR and LR alike: the pixels kept are
+    the top-left ones that the LR pixels were made from (a crop from the other corner shifts every pair)."""
+    source, out = tmp_path / 'RealSR(V3)', tmp_path / 'out'
+    # test: HR 66x83, LR 17x21 (rounded up): LR cropped to 16x20, HR to 64x80
+    test_pair = write_images(source / 'Canon' / 'Test' / '4', {'Canon_001_HR.png': (66, 83),
+                                                               'Canon_001_LR4.png': (17, 21)})
+    # train: HR 51x50, LR 13x13 (rounded up): LR cropped to 12x12, HR to 48x48; sub-images 16 every 16 -> 3 x 3
+    train_pair = write_images(source / 'Canon' / 'Train' / '4', {'Canon_002_HR.png': (51, 50),
+                                                                 'Canon_002_LR4.png': (13, 13)})
+    code, _, stderr = run_main(prepare_realsr, '--input', source, '--output', out, '--crop-size', 16, '--step', 16,
+                               '--workers', 1)
+    assert code == 0, stderr
+    assert 'test: 1 pair(s) cropped to exactly x4: Canon_001 (HR 83x66 -> 80x64)' in stderr
+    assert 'train: 1 pair(s) cropped to exactly x4: Canon_002 (HR 50x51 -> 48x48)' in stderr
+
+    hr, lr = test_pair['Canon_001_HR.png'], test_pair['Canon_001_LR4.png']
+    assert np.array_equal(cv2.imread(str(out / 'test' / 'HR' / 'Canon_001.png')), hr[:64, :80])
+    assert np.array_equal(cv2.imread(str(out / 'test' / 'LR_x4' / 'Canon_001.png')), lr[:16, :20])
+
+    hr, lr = train_pair['Canon_002_HR.png'], train_pair['Canon_002_LR4.png']
+    gt_lmdb, lq_lmdb = out / 'train_HR_sub.lmdb', out / 'train_LR_x4_sub.lmdb'
+    assert lmdb_keys(gt_lmdb) == lmdb_keys(lq_lmdb) == [f'Canon_002_s00{k}' for k in range(1, 10)]
+    for k in range(9):
+        row, col = divmod(k, 3)
+        key = f'Canon_002_s00{k + 1}'
+        assert np.array_equal(lmdb_image(gt_lmdb, key), hr[16 * row:16 * row + 16, 16 * col:16 * col + 16]), key
+        assert np.array_equal(lmdb_image(lq_lmdb, key), lr[4 * row:4 * row + 4, 4 * col:4 * col + 4]), key
