@@ -147,6 +147,13 @@ def default_workers():
     return max(1, (os.cpu_count() or 2) // 2)
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser whose errors (``--scale 0``, a missing option) are a PrepError: one ``error:`` line, exit 2."""
+
+    def error(self, message):
+        raise PrepError(f'{message} (see --help)')
+
+
 def add_common_args(parser, output_help, input_help='input folder of images'):
     """``--input``, ``--output``, ``--workers`` and ``--overwrite``, spelled the same in every script."""
     parser.add_argument('--input', required=True, metavar='DIR', help=input_help)
@@ -187,9 +194,9 @@ def run_cli(main, argv=None):
         return 2
     except OSError as exc:
         message = describe_os_error(exc)
-        if message is None:
-            raise
-        print(f'error: {message}', file=sys.stderr, flush=True)
+        if message is None and getattr(exc, 'filename', None) is None:
+            raise  # not about a path the user gave: a bug, keep its traceback
+        print(f'error: {message or f"{exc.filename}: {exc.strerror}"}', file=sys.stderr, flush=True)
         return 2
     except KeyboardInterrupt:
         print('interrupted: rerun the same command to resume (or restart) cleanly', file=sys.stderr, flush=True)

@@ -25,6 +25,7 @@ import lmdb  # noqa: E402
 import numpy as np  # noqa: E402
 
 from datasets_prep.common import (  # noqa: E402
+    ArgumentParser,
     PrepError,
     Summary,
     add_common_args,
@@ -42,7 +43,7 @@ from datasets_prep.images import (  # noqa: E402
     report_colour_conversions,
     scan_images,
 )
-from datasets_prep.staging import StagedOutput, partial_path, refuse_overlap, remove_path  # noqa: E402
+from datasets_prep.staging import StagedOutput, refuse_overlap, remove_path, staged_outputs  # noqa: E402
 
 META_INFO = 'meta_info.txt'
 _META_LINE = re.compile(r'^(?P<key>[^.\s]+)\.png \((?P<h>\d+),(?P<w>\d+),(?P<c>\d+)\) (?P<level>\d)$')
@@ -257,7 +258,7 @@ def verify_entries_match_files(lmdb_path, file_of_key):
 def create_lmdb(input_dir, output, compress_level=1, workers=1, overwrite=False):
     """The whole step for one folder; returns the Summary."""
     summary = Summary('create_lmdb')
-    refuse_overlap([('--output', output), ('--output', partial_path(output))], [('--input', input_dir)])
+    refuse_overlap(staged_outputs('--output', output), [('--input', input_dir)])
     infos = scan_images(list_images(input_dir))
     check_keys([i.path for i in infos])
     summary.notes += report_colour_conversions(infos)
@@ -268,7 +269,7 @@ def create_lmdb(input_dir, output, compress_level=1, workers=1, overwrite=False)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(parser, output_help='the LMDB to write (a folder ending in .lmdb)')
     parser.add_argument('--compress-level', type=int, choices=range(10), default=1, metavar='0-9',
                         help='PNG compression of the stored images (default: 1, as BasicSR)')

@@ -18,6 +18,7 @@ if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from datasets_prep.common import (  # noqa: E402
+    ArgumentParser,
     PrepError,
     Summary,
     add_common_args,
@@ -36,7 +37,7 @@ from datasets_prep.images import (  # noqa: E402
     scan_images,
     write_png,
 )
-from datasets_prep.staging import StagedOutput, partial_path, refuse_overlap, run_resumable  # noqa: E402
+from datasets_prep.staging import StagedOutput, refuse_overlap, run_resumable, staged_outputs  # noqa: E402
 
 
 def subimage_starts(length, crop_size, step, thresh_size):
@@ -104,7 +105,7 @@ def extract_folder(input_dir, output, crop_size=480, step=240, thresh_size=0, co
                    overwrite=False):
     """The whole step: check the inputs, extract into ``<output>.partial``, verify and move into place."""
     summary = Summary('extract_subimages')
-    refuse_overlap([('--output', output), ('--output', partial_path(output))], [('--input', input_dir)])
+    refuse_overlap(staged_outputs('--output', output), [('--input', input_dir)])
     infos = scan_images(list_images(input_dir))
     summary.notes += report_colour_conversions(infos)
     usable = usable_inputs(infos, crop_size)
@@ -120,7 +121,7 @@ def extract_folder(input_dir, output, crop_size=480, step=240, thresh_size=0, co
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(parser, output_help='output folder of sub-images (must not exist unless --overwrite)')
     parser.add_argument('--crop-size', type=positive_int, default=480, help='sub-image side (default: 480)')
     parser.add_argument('--step', type=positive_int, default=240, help='distance between crops (default: 240)')

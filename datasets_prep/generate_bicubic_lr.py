@@ -19,7 +19,16 @@ if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make
 
 import numpy as np  # noqa: E402
 
-from datasets_prep.common import PrepError, Summary, add_common_args, info, name_list, run_cli, warn  # noqa: E402
+from datasets_prep.common import (  # noqa: E402
+    ArgumentParser,
+    PrepError,
+    Summary,
+    add_common_args,
+    info,
+    name_list,
+    run_cli,
+    warn,
+)
 from datasets_prep.images import (  # noqa: E402
     list_images,
     mod_crop,
@@ -29,7 +38,7 @@ from datasets_prep.images import (  # noqa: E402
     scan_images,
     write_png,
 )
-from datasets_prep.staging import StagedOutput, partial_path, refuse_overlap, run_resumable  # noqa: E402
+from datasets_prep.staging import StagedOutput, refuse_overlap, run_resumable, staged_outputs  # noqa: E402
 
 SCALES = (2, 3, 4, 8)
 #: BasicSR's MATLAB ``imresize`` fails (a torch size error) when it would make fewer LR pixels per side than this.
@@ -56,8 +65,12 @@ def lr_file_name(stem, filename_tmpl):
 
 
 def check_filename_tmpl(filename_tmpl):
-    if filename_tmpl.count('{}') != 1 or '/' in filename_tmpl:
-        raise PrepError(f"--filename-tmpl must contain '{{}}' exactly once and no '/', got {filename_tmpl!r}")
+    """PrepError unless the template holds ``{}`` once, no other brace, no ``/`` or NUL, and does not make hidden
+    files (BasicSR's folder listing skips names starting with a dot)."""
+    rest = filename_tmpl.replace('{}', '', 1)
+    if ('{}' not in filename_tmpl or any(c in rest for c in '{}/\0') or filename_tmpl.startswith('.')):
+        raise PrepError(f"--filename-tmpl must contain '{{}}' exactly once, no other brace and no '/', and must not "
+                        f"start with '.', got {filename_tmpl!r}")
 
 
 def downscale_one(path, out_dir, scale, filename_tmpl, compress_level):
@@ -107,7 +120,7 @@ def generate_folder(input_dir, output, scale=4, filename_tmpl='{}', compress_lev
     """The whole step: check the inputs, write into ``<output>.partial``, move into place."""
     summary = Summary(f'generate_bicubic_lr x{scale}')
     check_filename_tmpl(filename_tmpl)
-    refuse_overlap([('--output', output), ('--output', partial_path(output))], [('--input', input_dir)])
+    refuse_overlap(staged_outputs('--output', output), [('--input', input_dir)])
     infos = scan_images(list_images(input_dir))
     check_inputs(infos, scale, filename_tmpl)
     summary.notes += report_colour_conversions(infos)
@@ -125,7 +138,7 @@ def generate_folder(input_dir, output, scale=4, filename_tmpl='{}', compress_lev
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(parser, input_help='folder of HR images', output_help='output folder of LR images')
     parser.add_argument('--scale', type=int, choices=SCALES, default=4, help='downscaling factor (default: 4)')
     parser.add_argument('--filename-tmpl', default='{}',

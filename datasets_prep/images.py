@@ -36,14 +36,22 @@ class ImageInfo:
 
 
 def list_images(folder, role='input'):
-    """The image files directly inside ``folder`` (sorted, hidden files skipped); refuses a missing or empty one."""
+    """The image files directly inside ``folder`` (sorted, hidden files skipped); refuses a missing, unreadable or
+    empty folder and broken symbolic links named like images (they would be skipped silently)."""
     folder = Path(folder)
-    if not folder.exists():
-        raise PrepError(f'{role} folder {folder} does not exist')
-    if not folder.is_dir():
-        raise PrepError(f'{role} {folder} is not a folder')
-    images = sorted(p for p in folder.iterdir()
-                    if p.is_file() and not p.name.startswith('.') and p.suffix.lower() in IMAGE_EXTENSIONS)
+    try:
+        if not folder.exists():
+            raise PrepError(f'{role} folder {folder} does not exist')
+        if not folder.is_dir():
+            raise PrepError(f'{role} {folder} is not a folder')
+        entries = [p for p in folder.iterdir() if not p.name.startswith('.') and p.suffix.lower() in IMAGE_EXTENSIONS]
+        broken = [p.name for p in entries if p.is_symlink() and not p.exists()]
+        images = sorted(p for p in entries if p.is_file())
+    except OSError as exc:
+        raise PrepError(f'{role} folder {exc.filename or folder} cannot be read: {exc.strerror}') from exc
+    if broken:
+        raise PrepError(f'{role} folder {folder} holds broken symbolic links named like images (fix or remove them): '
+                        f'{name_list(broken)}')
     if not images:
         raise PrepError(f'{role} folder {folder} holds no images (expected files ending in '
                         f'{", ".join(IMAGE_EXTENSIONS)})')
@@ -95,6 +103,8 @@ def inspect_image(path):
         reason = _truncation(image_format, _read_tail(path))
         if reason:
             return None, reason
+    except Image.DecompressionBombError as exc:
+        return None, f'too large to decode safely ({exc})'
     except UnidentifiedImageError:
         return None, 'not a readable image (unknown or corrupt format)'
     except OSError as exc:

@@ -30,6 +30,7 @@ if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from datasets_prep.common import (  # noqa: E402
+    ArgumentParser,
     PrepError,
     Summary,
     add_run_args,
@@ -92,7 +93,8 @@ LR_NAME_TEMPLATES = ('{}x{s}', '{}_x{s}', '{}')
 
 
 def find_child(folder, relative_names):
-    """The first existing ``folder/<name>`` (each path part compared case-insensitively), or None."""
+    """The first existing ``folder/<name>`` (each path part compared case-insensitively), or None; PrepError when
+    a part matches several folders (``Set5`` and ``set5``)."""
     for relative in relative_names:
         current = Path(folder)
         for part in relative.split('/'):
@@ -100,6 +102,9 @@ def find_child(folder, relative_names):
                 if current.is_dir() else []
             if not matches:
                 break
+            if len(matches) > 1:
+                raise PrepError(f'{current} holds several folders named {part!r} ignoring case: '
+                                f'{name_list(sorted(m.name for m in matches))}; keep one')
             current = matches[0]
         else:
             return current
@@ -259,8 +264,11 @@ def prepare_benchmarks(input_dir, output='datasets/benchmarks', sets=None, scale
     if not input_dir.is_dir():
         raise PrepError(f'input folder {input_dir} does not exist')
     requested = list(sets) if sets else list(BENCHMARKS) + [REALSR]
-    located = {n: locate_set(input_dir, n, scale) for n in requested if n != REALSR}
-    realsr_dir = find_child(input_dir, REALSR_FOLDERS) if REALSR in requested else None
+    try:
+        located = {n: locate_set(input_dir, n, scale) for n in requested if n != REALSR}
+        realsr_dir = find_child(input_dir, REALSR_FOLDERS) if REALSR in requested else None
+    except OSError as exc:
+        raise PrepError(f'input folder {exc.filename or input_dir} cannot be read: {exc.strerror}') from exc
     missing = [n for n, where in located.items() if where is None] + (
         [REALSR] if REALSR in requested and realsr_dir is None else [])
     if sets and missing:
@@ -316,7 +324,7 @@ def _size(path):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--input', required=True, metavar='DIR', help='folder holding the downloaded set folders')
     parser.add_argument('--output', default='datasets/benchmarks', metavar='PATH',
                         help='output folder (default: %(default)s)')

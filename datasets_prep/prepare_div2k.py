@@ -28,6 +28,7 @@ if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from datasets_prep.common import (  # noqa: E402
+    ArgumentParser,
     PrepError,
     Summary,
     add_run_args,
@@ -134,7 +135,7 @@ def build_workspace(workspace, usable, scales, crop_size, step, thresh_size, com
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--input', default='datasets/DIV2K/DIV2K_train_HR', metavar='DIR',
                         help='DIV2K HR training images (default: %(default)s)')
     parser.add_argument('--output', default='datasets/DIV2K', metavar='PATH',

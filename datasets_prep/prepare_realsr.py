@@ -32,6 +32,7 @@ if __package__ in (None, ''):  # run as `python datasets_prep/<script>.py`: make
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from datasets_prep.common import (  # noqa: E402
+    ArgumentParser,
     PrepError,
     Summary,
     add_run_args,
@@ -84,7 +85,11 @@ def find_pairs(input_dir, split, scale):
     input_dir = Path(input_dir)
     if not input_dir.is_dir():
         raise PrepError(f'RealSR input folder {input_dir} does not exist')
-    folders = sorted(p for p in input_dir.glob(f'*/{SPLITS[split]}/{scale}') if p.is_dir())
+    try:  # not glob(): it skips unreadable camera folders silently
+        cameras = sorted(p for p in input_dir.iterdir() if p.is_dir())
+        folders = [c / SPLITS[split] / str(scale) for c in cameras if (c / SPLITS[split] / str(scale)).is_dir()]
+    except OSError as exc:
+        raise PrepError(f'RealSR input {exc.filename or input_dir} cannot be read: {exc.strerror}') from exc
     if not folders:
         raise PrepError(f'no <Camera>/{SPLITS[split]}/{scale} folder in {input_dir} (expected the extracted '
                         f'RealSR(V3) folder holding Canon/ and Nikon/)')
@@ -297,7 +302,7 @@ def prepare_realsr(input_dir='datasets/RealSR(V3)', output='datasets/RealSR_V3',
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--input', default='datasets/RealSR(V3)', metavar='DIR',
                         help='the extracted RealSR(V3) folder (default: %(default)s)')
     parser.add_argument('--output', default='datasets/RealSR_V3', metavar='PATH',

@@ -47,14 +47,40 @@ def _identities_from(path):
     return [i for i in map(_identity, (resolved, *resolved.parents)) if i is not None]
 
 
+def check_output_path(option, path):
+    """PrepError unless ``path`` names something (not ``''``, ``.``, ``..`` or ``/``) whose existing parents are
+    folders."""
+    if Path(os.path.normpath(path)).name in ('', '.', '..'):
+        raise PrepError(f'{option} {str(path)!r} does not name a file or folder to write')
+    parent = Path(os.path.abspath(path)).parent
+    while not (parent.exists() or parent.is_symlink()):
+        parent = parent.parent
+    if not parent.is_dir():
+        raise PrepError(f'{option} {path} cannot be written: {parent} is a file, not a folder')
+
+
+def staged_outputs(option, final):
+    """``[(option, final), (option, <final>.partial)]``: what a single-output step writes (for refuse_overlap)."""
+    check_output_path(option, final)
+    return [(option, Path(final)), (option, partial_path(final))]
+
+
 def refuse_overlap(outputs, inputs):
     """PrepError if an output is, contains or lies inside an input, whatever ``--overwrite`` says.
 
     ``outputs`` and ``inputs`` are ``(option, path)`` pairs; every path a run writes (final outputs, ``.partial``
     paths, workspaces) belongs in ``outputs``. Paths are compared by device and inode after resolving symlinks, so a
     symlinked input, a case-insensitive file system or a bind mount cannot hide an overlap. The message names both
-    options.
+    options. An output must also name something (not ``''``, ``.``, ``..`` or ``/``) and must not be or contain the
+    current folder, which ``--overwrite`` would move away.
     """
+    cwd_chain = _identities_from(os.getcwd())
+    for out_option, out_path in outputs:
+        check_output_path(out_option, out_path)
+        out_id = _identity(out_path)
+        if out_id is not None and out_id in cwd_chain:
+            raise PrepError(f'{out_option} {out_path} is or contains the current folder {os.getcwd()}; choose an '
+                            'output elsewhere (nothing was written)')
     for in_option, in_path in inputs:
         in_id = _identity(in_path)
         if in_id is None:
@@ -75,9 +101,19 @@ def refuse_overlap(outputs, inputs):
 
 
 def refuse_existing(final, overwrite):
-    """PrepError if ``final`` exists and ``overwrite`` is not set."""
+    """PrepError if ``final`` exists and ``overwrite`` is not set, or if it exists and is not an earlier output that
+    ``--overwrite`` may replace: a file (or a broken link) where a folder goes, a folder without ``data.mdb`` where an
+    LMDB goes. Such paths are never replaced."""
     final = Path(final)
-    if (final.exists() or final.is_symlink()) and not overwrite:
+    if not (final.exists() or final.is_symlink()):
+        return
+    if not final.is_dir():
+        raise PrepError(f'output {final} exists and is not a folder; it was left untouched (an output is a folder'
+                        f'{" ending in .lmdb" if final.suffix == ".lmdb" else ""}; choose another path)')
+    if final.suffix == '.lmdb' and not (final / 'data.mdb').is_file():
+        raise PrepError(f'output {final} is a folder but not an LMDB (no data.mdb); it was left untouched, even with '
+                        '--overwrite (choose another path)')
+    if not overwrite:
         raise PrepError(f'output {final} already exists; pass --overwrite to replace it (it was left untouched)')
 
 

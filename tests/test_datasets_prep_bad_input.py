@@ -2,7 +2,12 @@
 
 The list of bad inputs tried and what each gives is in datasets_prep/README.md, "What is guaranteed for bad input".
 """
+import contextlib
 import os
+import shutil
+import struct
+import tempfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -151,3 +156,158 @@ def test_realsr_same_size_lr_too_small_to_downscale_is_refused(tmp_path):
     assert_refused(run_main(prepare_realsr, '--input', tmp_path / 'RealSR(V3)', '--output', tmp_path / 'out',
                             '--splits', 'test'), 'Canon_001_LR4.png: LR has the HR size 8x4 (pre-upsampled), too small')
     assert not (tmp_path / 'out').exists()
+
+
+# ---------------------------------------------------------------------------------------------- hostile arguments
+@pytest.mark.parametrize('module, argv, message', [
+    (generate_bicubic_lr, ['--scale', 0], 'error: argument --scale: invalid choice: 0 (choose from 2, 3, 4, 8)'),
+    (prepare_benchmarks, ['--scale', 0], 'error: argument --scale: invalid choice: 0 (choose from 2, 3, 4)'),
+    (prepare_div2k, ['--scales', 4, 0], 'error: argument --scales: invalid choice: 0 (choose from 2, 3, 4)'),
+    (prepare_realsr, ['--scale', 'x4'], "error: argument --scale: invalid int value: 'x4'"),
+    (extract_subimages, ['--crop-size', 0], 'error: argument --crop-size: expected an integer >= 1, got 0'),
+    (create_lmdb, ['--workers', 0], 'error: argument --workers: expected an integer >= 1, got 0'),
+    (create_lmdb, ['--compress-level', 10], 'error: argument --compress-level: invalid choice: 10'),
+    (generate_bicubic_lr, ['--filename-tmpl', '{}{x}'], "--filename-tmpl must contain '{}' exactly once, no other "
+                                                        "brace and no '/', and must not start with '.', got '{}{x}'"),
+    (generate_bicubic_lr, ['--filename-tmpl', '{}x{'], "got '{}x{'"),
+    (generate_bicubic_lr, ['--filename-tmpl', '.{}'], "got '.{}'"),  # hidden files: BasicSR's listing skips them
+])
+def test_bad_arguments_end_in_one_error_line(module, argv, message, tmp_path):
+    write_images(tmp_path / 'in', {'a.png': (16, 16)})
+    output = tmp_path / ('out.lmdb' if module is create_lmdb else 'out')
+    assert_refused(run_main(module, '--input', tmp_path / 'in', '--output', output, *argv), message, '(see --help)'
+                   if message.startswith('error: argument') else '')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['in']
+
+
+# -------------------------------------------------------------------------------------------------- hostile outputs
+@pytest.mark.parametrize('overwrite', [[], ['--overwrite']])
+def test_an_existing_file_at_the_lmdb_output_is_never_replaced(tmp_path, overwrite):
+    write_images(tmp_path / 'in', {'a.png': (16, 16)})
+    (tmp_path / 'notes.lmdb').write_text('precious')
+    assert_refused(run_main(create_lmdb, '--input', tmp_path / 'in', '--output', tmp_path / 'notes.lmdb', *overwrite),
+                   f'output {tmp_path / "notes.lmdb"} exists and is not a folder; it was left untouched')
+    assert (tmp_path / 'notes.lmdb').read_text() == 'precious'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['in', 'notes.lmdb']
+
+
+def test_a_folder_that_is_not_an_lmdb_is_never_replaced(tmp_path):
+    write_images(tmp_path / 'in', {'a.png': (16, 16)})
+    (tmp_path / 'photos.lmdb').mkdir()
+    (tmp_path / 'photos.lmdb' / 'holiday.jpg').write_bytes(b'precious')
+    assert_refused(run_main(create_lmdb, '--input', tmp_path / 'in', '--output', tmp_path / 'photos.lmdb',
+                            '--overwrite'), 'is a folder but not an LMDB (no data.mdb); it was left untouched')
+    assert (tmp_path / 'photos.lmdb' / 'holiday.jpg').read_bytes() == b'precious'
+
+
+@pytest.mark.parametrize('module', SINGLE_STEPS)
+def test_an_existing_file_at_a_folder_output_is_never_replaced(module, tmp_path):
+    write_images(tmp_path / 'in', {'a.png': (16, 16)})
+    target = tmp_path / ('x.lmdb' if module is create_lmdb else 'x')
+    target.write_text('precious')
+    assert_refused(run_main(module, '--input', tmp_path / 'in', '--output', target, '--overwrite', *step_args(module)),
+                   f'output {target} exists and is not a folder')
+    assert target.read_text() == 'precious'
+
+
+@pytest.mark.parametrize('output', ['', '.', '/', 'in/..'])
+def test_an_output_that_names_no_folder_is_refused(tmp_path, output, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_images(tmp_path / 'in', {'a.png': (16, 16)})
+    assert_refused(run_main(generate_bicubic_lr, '--input', 'in', '--output', output, '--overwrite'),
+                   f'error: --output {output!r} does not name a file or folder to write')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['in']
+
+
+def test_an_output_containing_the_current_folder_is_refused(tmp_path, monkeypatch):
+    write_images(tmp_path / 'in', {'a.png': (16, 16)})
+    (tmp_path / 'work' / 'here').mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / 'work' / 'here')
+    assert_refused(run_main(generate_bicubic_lr, '--input', tmp_path / 'in', '--output', tmp_path / 'work',
+                            '--overwrite'), f'--output {tmp_path / "work"} is or contains the current folder')
+    assert (tmp_path / 'work' / 'here').is_dir()
+
+
+def test_an_output_below_a_file_is_named(tmp_path):
+    write_images(tmp_path / 'in', {'a.png': (16, 16)})
+    (tmp_path / 'plain').write_text('x')
+    assert_refused(run_main(create_lmdb, '--input', tmp_path / 'in', '--output', tmp_path / 'plain' / 'x.lmdb'),
+                   f'--output {tmp_path / "plain" / "x.lmdb"} cannot be written: {tmp_path / "plain"} is a file')
+
+
+# --------------------------------------------------------------------------------------------------- hostile inputs
+def test_broken_symlinks_named_like_images_are_not_skipped_silently(tmp_path):
+    images = tmp_path / 'in'
+    write_images(images, {'a.png': (16, 16)})
+    (images / 'gone.png').symlink_to(tmp_path / 'nowhere.png')
+    (images / 'loop.png').symlink_to(images / 'loop.png')
+    assert_refused(run_main(generate_bicubic_lr, '--input', images, '--output', tmp_path / 'out'),
+                   f'input folder {images} holds broken symbolic links named like images', 'gone.png', 'loop.png')
+
+
+def png_claiming(width, height):
+    """A valid PNG header announcing ``width`` x ``height`` pixels, with almost no pixel data."""
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0))
+            + chunk(b'IDAT', zlib.compress(b'\0' * 10)) + chunk(b'IEND', b''))
+
+
+def test_an_image_claiming_a_huge_size_is_named(tmp_path):
+    images = tmp_path / 'in'
+    write_images(images, {'a.png': (16, 16)})
+    (images / 'bomb.png').write_bytes(png_claiming(40000, 40000))
+    assert_refused(run_main(create_lmdb, '--input', images, '--output', tmp_path / 'out.lmdb'),
+                   f'{images / "bomb.png"}: too large to decode safely')
+
+
+@contextlib.contextmanager
+def as_nobody():
+    """Drop to an unprivileged effective user (the tests run as root, who can read everything)."""
+    if os.geteuid() != 0:
+        pytest.skip('needs root to switch to an unprivileged user')
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+@pytest.fixture
+def shared_tmp():
+    """A temporary folder the unprivileged user can enter and write."""
+    base = Path(tempfile.mkdtemp())
+    os.chmod(base, 0o777)
+    yield base
+    for path in base.rglob('*'):
+        if path.is_dir() and not path.is_symlink():
+            os.chmod(path, 0o755)
+    shutil.rmtree(base)
+
+
+def test_an_unreadable_input_folder_is_named_as_unreadable(shared_tmp):
+    images = shared_tmp / 'in'
+    write_images(images, {'a.png': (16, 16)})
+    os.chmod(images, 0)
+    with as_nobody():
+        assert_refused(run_main(create_lmdb, '--input', images, '--output', shared_tmp / 'out.lmdb'),
+                       f'error: input folder {images} cannot be read: Permission denied')
+
+
+def test_an_unreadable_realsr_camera_folder_is_not_skipped(shared_tmp):
+    source = shared_tmp / 'RealSR(V3)'
+    for camera in ('Canon', 'Nikon'):
+        write_images(source / camera / 'Test' / '4', {f'{camera}_001_HR.png': (16, 16),
+                                                      f'{camera}_001_LR4.png': (4, 4)})
+    os.chmod(source / 'Nikon', 0)
+    with as_nobody():
+        assert_refused(run_main(prepare_realsr, '--input', source, '--output', shared_tmp / 'out', '--splits', 'test'),
+                       f'RealSR input {source / "Nikon" / "Test" / "4"} cannot be read: Permission denied')
+    assert not (shared_tmp / 'out').exists()
+
+
+def test_set_folders_differing_only_in_case_are_ambiguous(tmp_path):
+    write_images(tmp_path / 'dl' / 'Set5', {'baby.png': (16, 16)})
+    write_images(tmp_path / 'dl' / 'set5', {'bird.png': (16, 16)})
+    assert_refused(run_main(prepare_benchmarks, '--input', tmp_path / 'dl', '--output', tmp_path / 'out'),
+                   f"{tmp_path / 'dl'} holds several folders named 'Set5' ignoring case: Set5, set5; keep one")
