@@ -41,3 +41,10 @@ lint: install
 
 clean:
 	rm -rf experiments/demo_* results/demo_* datasets/demo demo_output
+
+# Mutation testing (not part of `make test`; takes long): the score of each core module and its surviving
+# mutants, each module against the fast tests that cover it. `make mutate MODULES=losses` runs one.
+MODULES ?=
+.PHONY: mutate
+mutate: install
+	PY=$(PY) tools/mutate.sh $(MODULES)

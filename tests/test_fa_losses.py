@@ -58,6 +58,26 @@ def test_attention_single_channel_map_broadcasts_over_rgb():
     assert loss(pred, target, prob).item() == pytest.approx((0 + 1 + 0.5 + 0.5) / 4)
     with pytest.raises(ValueError, match='does not match pred'):
         loss(pred, target, torch.zeros(1, 2, 2, 2))
+    with pytest.raises(ValueError, match=r'score_map of shape \(1, 1, 3, 2\) does not match pred'):
+        loss(pred, target, torch.zeros(1, 1, 3, 2))  # same number of dimensions, another height
+
+
+def test_attention_per_channel_map_weights_each_channel():
+    pred, target = torch.zeros(1, 3, 1, 2), torch.ones(1, 3, 1, 2)
+    prob = torch.tensor([[[[1.0, 0.0]], [[0.5, 0.25]], [[0.0, 0.0]]]])  # (1, 3, 1, 2): one weight per element
+    per_element = build_loss({'type': 'AttentionL1Loss', 'map_is_logits': False, 'reduction': 'none'})
+    assert per_element(pred, target, prob).flatten().tolist() == [0.0, 1.0, 0.5, 0.75, 1.0, 1.0]
+
+
+def test_attention_unbatched_input_equals_a_batch_of_one():
+    pred, target, prob = _attention_inputs()
+    loss = build_loss({'type': 'AttentionL1Loss', 'map_is_logits': False})
+    assert loss(pred[0], target[0], prob[0]).item() == pytest.approx(2.5 / 4)
+
+
+def test_attention_rejects_unknown_reduction_naming_it():
+    with pytest.raises(ValueError, match=r"AttentionL1Loss: reduction must be one of .*got 'max'"):
+        build_loss({'type': 'AttentionL1Loss', 'reduction': 'max'})
 
 
 # --------------------------------------------------------------------------------------- score-map GAN
@@ -83,6 +103,14 @@ def test_lsgan_and_hinge_score_map_losses():
     assert hinge(x, True, is_disc=False).item() == pytest.approx(-2.0 * 1.5 / 2)
 
 
+def test_score_map_loss_defaults_to_an_unweighted_generator_loss():
+    logits = torch.tensor([[[[0., math.log(3)]]]])
+    loss = build_loss({'type': 'ScoreMapGANLoss'})  # loss_weight 1, is_disc False
+    assert loss(logits, True).item() == pytest.approx((LN2 + math.log(4 / 3)) / 2)
+    weighted = build_loss({'type': 'ScoreMapGANLoss', 'loss_weight': 0.5})
+    assert weighted(logits, True).item() == pytest.approx(0.5 * (LN2 + math.log(4 / 3)) / 2)
+
+
 def test_score_map_loss_rejects_unknown_types():
     with pytest.raises(ValueError, match='gan_type must be one of'):
         build_loss({'type': 'ScoreMapGANLoss', 'gan_type': 'wgan'})
@@ -92,24 +120,30 @@ def test_score_map_loss_rejects_unknown_types():
 
 # ---------------------------------------------------------------------------------------- relativistic
 def _scores():
-    # E[C_r] = 2, E[C_f] = 1 → C_r - E[C_f] = [0, 2], C_f - E[C_r] = [-2, 0]
-    return torch.tensor([[1.], [3.]]), torch.tensor([[0.], [2.]])
+    # asymmetric on purpose: E[C_r] = 2.5, E[C_f] = 0.5 → C_r - E[C_f] = [0.5, 3.5], C_f - E[C_r] = [-2.5, -1.5];
+    # no two of the four BCE terms below are equal, so one side in place of the other, a one-sided loss or
+    # l_real and l_fake swapped all change a value
+    return torch.tensor([[1.], [4.]]), torch.tensor([[0.], [1.]])
 
 
 def test_relativistic_discriminator_terms():
-    cri = build_loss({'type': 'GANLoss', 'gan_type': 'vanilla', 'loss_weight': 5e-3})
+    cri = build_loss({'type': 'GANLoss', 'gan_type': 'vanilla', 'loss_weight': 5e-3})  # D's loss is never weighted
     real, fake = _scores()
     l_real, l_fake = discriminator_adversarial_loss(cri, real, fake, relativistic=True)
-    assert l_real.item() == pytest.approx(0.5 * (sp(-0.) + sp(-2.)) / 2)  # ½ BCE([0, 2], 1)
-    assert l_fake.item() == pytest.approx(0.5 * (sp(-2.) + sp(0.)) / 2)  # ½ BCE([-2, 0], 0)
+    assert l_real.item() == pytest.approx(0.5 * (sp(-0.5) + sp(-3.5)) / 2)  # ½ BCE([0.5, 3.5], 1) = 0.1260
+    assert l_fake.item() == pytest.approx(0.5 * (sp(-2.5) + sp(-1.5)) / 2)  # ½ BCE([-2.5, -1.5], 0) = 0.0701
+    # the relativistic form is the default
+    assert [t.item() for t in discriminator_adversarial_loss(cri, real, fake)] == [l_real.item(), l_fake.item()]
 
 
-def test_relativistic_generator_term_is_weighted_and_symmetric():
+def test_relativistic_generator_term_is_weighted_and_averages_both_sides():
     cri = build_loss({'type': 'GANLoss', 'gan_type': 'vanilla', 'loss_weight': 5e-3})
     real, fake = _scores()
     loss = generator_adversarial_loss(cri, real, fake, relativistic=True)
-    # ½ [BCE([0, 2], 0) + BCE([-2, 0], 1)] · λ1 = ½ [(ln2 + sp(2))/2 + (sp(2) + ln2)/2] · λ1
-    assert loss.item() == pytest.approx(5e-3 * (LN2 + sp(2.)) / 2)
+    # ½ [BCE([0.5, 3.5], 0) + BCE([-2.5, -1.5], 1)] · λ1; the two sides are 2.2519 and 2.1402
+    real_side, fake_side = (sp(0.5) + sp(3.5)) / 2, (sp(2.5) + sp(1.5)) / 2
+    assert loss.item() == pytest.approx(5e-3 * (real_side + fake_side) / 2)
+    assert generator_adversarial_loss(cri, real, fake).item() == loss.item()  # relativistic by default
 
 
 def test_discriminator_gradient_flows_through_both_sides():
@@ -117,15 +151,18 @@ def test_discriminator_gradient_flows_through_both_sides():
     real, fake = (t.clone().requires_grad_(True) for t in _scores())
     l_real, _ = discriminator_adversarial_loss(cri, real, fake, relativistic=True)
     l_real.backward()
-    # ∂/∂C_f of ½ mean(sp(-(C_r - mean C_f))) is nonzero: the mean of the other side is not detached
-    assert fake.grad.abs().sum() > 0 and real.grad.abs().sum() > 0
+    # l_real = ½ mean_i sp(-x_i), x_i = C_r,i - mean C_f; d sp(-x)/dx = -σ(-x), dx_i/dC_r,i = 1, dx_i/dC_f,j = -1/2
+    sig = [1 / (1 + math.exp(x)) for x in (0.5, 3.5)]  # σ(-x_i)
+    assert real.grad.flatten().tolist() == pytest.approx([-0.5 * s / 2 for s in sig])
+    # ∂/∂C_f,j = ½ · ½ Σ_i σ(-x_i) · ½: the mean of the other side is not detached
+    assert fake.grad.flatten().tolist() == pytest.approx([0.5 * sum(sig) / 2 / 2] * 2)
 
 
 def test_standard_gan_terms():
     cri = build_loss({'type': 'GANLoss', 'gan_type': 'vanilla', 'loss_weight': 0.1})
     real, fake = _scores()
     l_real, l_fake = discriminator_adversarial_loss(cri, real, fake, relativistic=False)
-    assert l_real.item() == pytest.approx((sp(-1.) + sp(-3.)) / 2)
-    assert l_fake.item() == pytest.approx((sp(0.) + sp(2.)) / 2)
+    assert l_real.item() == pytest.approx((sp(-1.) + sp(-4.)) / 2)
+    assert l_fake.item() == pytest.approx((sp(0.) + sp(1.)) / 2)
     g = generator_adversarial_loss(cri, real, fake, relativistic=False)
-    assert g.item() == pytest.approx(0.1 * (sp(-0.) + sp(-2.)) / 2)
+    assert g.item() == pytest.approx(0.1 * (sp(-0.) + sp(-1.)) / 2)

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Mutation testing (mutmut) of the modules where a wrong answer is silent; `make mutate` runs it.
+#
+#   tools/mutate.sh [MODULE...]      MODULE: a name of the table below; default: all of them
+#
+# Each module is mutated in its own copy of the working tree ($MUTATE_DIR/<module>, default
+# /tmp/fasrgan_mutate; the checkout itself is never touched) and every mutant runs against the fast
+# tests that cover that module only. mutmut keeps its verdicts there: a rerun retests only the
+# functions (or tests) that changed. Prints per module the score and each surviving mutant that
+# docs/equivalent_mutants.md does not explain; `cd $MUTATE_DIR/<module> && mutmut show NAME` shows one.
+# Exit status: 0 when every survivor is listed as equivalent, 1 otherwise.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PY=${PY:-$REPO/.venv/bin/python}
+case $PY in /*) ;; */*) PY=$PWD/$PY ;; esac  # used from the copies too
+MUTATE_DIR=${MUTATE_DIR:-${TMPDIR:-/tmp}/fasrgan_mutate}
+EQUIVALENTS=$REPO/docs/equivalent_mutants.md
+MUTMUT_VERSION=3.8.1
+
+# module | files mutated (globs, space-separated) | the fast tests that cover them (space-separated)
+TARGETS='
+losses|fasrgan_basicsr/losses/*|tests/test_fa_losses.py
+rng_state|fasrgan_basicsr/utils/rng_state.py|tests/test_rng_state.py
+checkpoint|fasrgan_basicsr/utils/checkpoint.py|tests/test_checkpoint_and_viewer.py tests/test_hostile_inputs.py
+resilience|fasrgan_basicsr/utils/resilience.py|tests/test_resilience_hooks.py tests/test_step_speedups.py
+generators|fasrgan_basicsr/evaluation/generators.py|tests/test_inference.py tests/test_spandrel.py
+archs|fasrgan_basicsr/archs/*|tests/test_unet_discriminator.py tests/test_fs_models.py tests/test_bicubic_baseline.py
+models|fasrgan_basicsr/models/*|tests/test_fasrgan_model.py tests/test_fs_models.py tests/test_step_speedups.py tests/test_score_map_fafs.py
+datasets_prep|datasets_prep/common.py datasets_prep/create_lmdb.py datasets_prep/staging.py|tests/test_datasets_prep_pairing.py
+'
+
+"$PY" -c 'import mutmut' 2>/dev/null || "$PY" -m pip install -q "mutmut==$MUTMUT_VERSION"
+MUTMUT=$(dirname "$PY")/mutmut
+
+row() { printf '%s\n' "$TARGETS" | awk -F'|' -v m="$1" '$1 == m'; }
+if [ $# -eq 0 ]; then
+    set -- $(printf '%s\n' "$TARGETS" | awk -F'|' 'NF == 3 {print $1}')
+fi
+
+status=0
+for module in "$@"; do
+    line=$(row "$module")
+    if [ -z "$line" ]; then
+        echo "error: unknown module '$module' (known: $(printf '%s\n' "$TARGETS" | awk -F'|' 'NF == 3 {printf "%s ", $1}'))" >&2
+        exit 2
+    fi
+    IFS='|' read -r _ globs tests <<<"$line"
+    work=$MUTATE_DIR/$module
+    mkdir -p "$work/mutants"  # before Python starts: a PYTHONPATH folder missing then is never looked in
+    # the working tree as it is (tracked and untracked, not ignored files); mutmut's own mutants/ stays
+    (cd "$REPO" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$work"
+    {
+        echo '[mutmut]'
+        echo 'source_paths ='
+        echo '    fasrgan_basicsr'
+        echo '    datasets_prep'
+        echo 'only_mutate ='
+        for g in $globs; do echo "    $g"; done
+        echo 'pytest_add_cli_args_test_selection ='
+        for t in $tests; do echo "    $t"; done
+        echo 'pytest_add_cli_args ='
+        echo '    -p'
+        echo '    no:cacheprovider'
+        echo 'process_isolation = forkserver'  # torch is not fork-safe after it ran
+        echo 'use_git_change_detection = false'
+    } >"$work/setup.cfg"
+    echo "== $module: mutating $globs; tests: $tests"
+    (
+        cd "$work"
+        # subprocesses started by tests (the real entry points) import the mutated package too
+        export PYTHONPATH=$work/mutants OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+        # mutmut keeps every verdict while a function is unchanged, even when its tests changed: test the
+        # survivors again, with a fresh map of which tests cover which function (killed ones stay killed)
+        rm -f mutants/mutmut-stats.json
+        "$PY" - <<'EOF_RESET'
+import json, pathlib
+KILLED = {1, 3, 36, 37, 24, -24, 152, 255}  # killed, timeout, caught by type check (mutmut's exit codes)
+for meta in pathlib.Path('mutants').rglob('*.meta'):
+    data = json.loads(meta.read_text())
+    codes = data['exit_code_by_key']
+    data['exit_code_by_key'] = {k: (v if v in KILLED else None) for k, v in codes.items()}
+    meta.write_text(json.dumps(data))
+EOF_RESET
+        "$MUTMUT" run >run.log 2>&1 || { tail -40 run.log; exit 2; }
+        "$MUTMUT" export-cicd-stats >/dev/null
+        "$MUTMUT" results --all true >results.txt
+    ) || { status=2; continue; }
+    "$PY" - "$work" "$module" "$EQUIVALENTS" <<'EOF' || status=1
+import json, re, sys
+work, module, equivalents_file = sys.argv[1:]
+stats = json.load(open(f'{work}/mutants/mutmut-cicd-stats.json'))
+listed = set(re.findall(r'`([\w.ǁ]+__mutmut_\d+)`', open(equivalents_file, encoding='utf-8').read()))
+alive = []
+for row in open(f'{work}/results.txt', encoding='utf-8'):
+    name, _, verdict = row.strip().rpartition(': ')
+    if name and verdict not in ('killed', 'timeout', 'caught by type check'):
+        alive.append((name, verdict))
+equivalent = [n for n, _ in alive if n in listed]
+unexplained = [(n, v) for n, v in alive if n not in listed]
+tried = stats['total'] - stats['skipped']
+killed = stats['killed'] + stats['timeout']
+score = 100 * killed / tried if tried else 100.0
+adjusted = 100 * killed / (tried - len(equivalent)) if tried > len(equivalent) else 100.0
+print(f'{module}: {tried} mutants, {killed} killed ({score:.1f} %); {len(equivalent)} listed as equivalent; '
+      f'score without them {adjusted:.1f} %; {len(unexplained)} unexplained survivors')
+for name, verdict in unexplained:
+    print(f'  {verdict}: {name}')
+sys.exit(1 if unexplained else 0)
+EOF
+done
+exit $status
