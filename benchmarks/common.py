@@ -1,7 +1,11 @@
-"""Shared pieces of the benchmark scripts: timing, peak memory, the machine's name, Markdown tables.
+"""Shared pieces of the benchmark scripts: timing, peak memory, child processes, the machine's name, Markdown tables.
 
 Every script measures its baseline in the same process (or the same run of child processes) and
 prints ratios against it; nothing here is a pass/fail threshold.
+
+Peak memory: on CUDA, the peak of allocated bytes above what was allocated before (so one process can
+measure several configurations one after another); on the CPU, the process's peak resident size (so each
+configuration needs its own process).
 """
 import json
 import os
@@ -43,6 +47,13 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+def setup_device(device):
+    """Settings of a training run on ``device``: BasicSR's train pipeline turns cuDNN's autotuner on (TF32 stays at
+    PyTorch's defaults: on for convolutions, off for matrix products)."""
+    if device == 'cuda':
+        torch.backends.cudnn.benchmark = True
+
+
 def time_it(fn, device, repeats, warmup):
     """Median, min and max seconds of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
     for _ in range(warmup):
@@ -59,20 +70,39 @@ def time_it(fn, device, repeats, warmup):
 
 @contextmanager
 def peak_memory(device, out):
-    """Record the peak memory of the block in ``out['peak_mib']``: CUDA allocations, or this process's peak RSS."""
+    """Record the peak memory of the block in ``out['peak_mib']``: on CUDA the peak allocated above what was allocated
+    when the block started; on the CPU this process's peak resident size (one configuration per process)."""
     if device == 'cuda':
+        torch.cuda.synchronize()
+        before = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
     yield
     if device == 'cuda':
-        out['peak_mib'] = torch.cuda.max_memory_allocated() / 2**20
-    else:  # ru_maxrss is in KiB on Linux; one configuration per child process keeps it meaningful
+        torch.cuda.synchronize()
+        out['peak_mib'] = (torch.cuda.max_memory_allocated() - before) / 2**20
+    else:  # ru_maxrss is in KiB on Linux
         out['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_child(script, args):
-    """Run ``script --child ARGS`` in a fresh process and return the JSON it prints last."""
-    proc = subprocess.run([sys.executable, str(script), '--child', *args], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONWARNINGS='ignore'))
+def per_process(device, jobs):
+    """How ``jobs`` are split into child processes: all in one on CUDA, one each on the CPU (see peak memory)."""
+    return [list(jobs)] if device == 'cuda' else [[job] for job in jobs]
+
+
+class ChildTimeout(RuntimeError):
+    """A child process ran past its time limit (it was killed)."""
+
+
+def run_child(script, args, timeout=None):
+    """Run ``script --child ARGS`` in a fresh process and return the JSON it prints last.
+
+    Raises :class:`ChildTimeout` after ``timeout`` seconds (None: no limit), RuntimeError if the child fails.
+    """
+    try:
+        proc = subprocess.run([sys.executable, str(script), '--child', *args], capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONWARNINGS='ignore'), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ChildTimeout(f'{Path(script).name} --child {" ".join(args)}: no result within {timeout:.0f} s') from None
     if proc.returncode != 0:
         raise RuntimeError(f'{script} --child {" ".join(args)} failed:\n{proc.stderr[-3000:]}')
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -88,10 +118,11 @@ def markdown_table(header, rows):
     return '\n'.join(lines)
 
 
-def write_result(name, device, title, body):
-    """Write ``benchmarks/results/<name>_<machine>.md`` and return its path."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f'{name}_{machine_slug(device)}.md'
+def write_result(name, device, title, body, folder=None):
+    """Write ``<folder>/<name>_<machine>.md`` (default folder ``benchmarks/results``) and return its path."""
+    folder = Path(folder) if folder else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f'{name}_{machine_slug(device)}.md'
     path.write_text(f'# {title}\n\nMachine: {machine_name(device)}; torch {torch.__version__}; '
                     f'{time.strftime("%Y-%m-%d")}.\n\n{body}\n')
     return path
