@@ -12,8 +12,10 @@ from basicsr.utils import img2tensor, tensor2img
 from conftest import build_training_model, paired_dataset, run_entry, tiny_options
 from torch.utils.data import DataLoader
 
+from fasrgan_basicsr import visualize_score_map as viewer
 from fasrgan_basicsr.evaluation.score_map_panel import score_map_figures
 from fasrgan_basicsr.utils.checkpoint import load_network
+from fasrgan_basicsr.utils.cli import run_cli
 
 FS_G = {'type': 'FsRRDBNet', 'num_feat': 8, 'num_grow_ch': 4, 'num_shared_block': 1, 'num_block': 1}
 FAFS_D = {'type': 'UNetDiscriminatorFA', 'num_in_ch': 8, 'num_feat': 4, 'map_channels': 3, 'input_size': 32}
@@ -30,7 +32,7 @@ def expected_panel(net_g, net_d, lr_path, hr_path, title, extractor=None):
     feature-reading D, with D in eval mode; drawn by the viewer's figure code."""
     lr = img2tensor(read(lr_path).astype(np.float32) / 255., bgr2rgb=True).unsqueeze(0)
     with torch.no_grad():
-        sr = net_g(lr)  # BasicSR's validation output is not clamped (tensor2img clamps the image)
+        sr = net_g(lr).clamp(0, 1)  # the SR image the panel shows
         x = sr if extractor is None else extractor(sr)
         values = torch.sigmoid(net_d.score_map(x))[0].mean(0).double().numpy()
     return score_map_figures(values, title, sr=tensor2img(sr), hr=read(hr_path), normalize=True)['panel']
@@ -60,6 +62,13 @@ def test_training_writes_panels_at_validation_and_tensorboard_images(tiny_data, 
         assert np.array_equal(panel, expected.image)  # HR | SR | M | M stretched, titled with run, iteration, range
         assert np.array_equal(expected.boxes['sr'].of(panel), read(vis / f'chelseax4_{it}.png').repeat(
             expected.factor, 0).repeat(expected.factor, 1))  # the SR tile is BasicSR's own validation image
+
+    # the viewer, on the checkpoints saved at iteration 2, draws the same panel as validation did
+    viewer_out = tmp_path / 'viewer'
+    assert run_cli(viewer.main, ['-opt', str(tmp_path / 'opt.yml'), '--net_g', str(exp / 'models' / 'net_g_2.pth'),
+                                 '--net_d', str(exp / 'models' / 'net_d_2.pth'), '-i', lr_path, '-o', str(viewer_out),
+                                 '--hr', tiny_data['val_gt'], '--normalize', '--device', 'cpu']) == 0
+    assert np.array_equal(read(viewer_out / 'chelseax4_panel.png'), read(vis / 'chelseax4_2_score_map.png'))
 
     events = EventAccumulator(str(tmp_path / 'tb_logger' / 'score_map_val'), size_guidance={'images': 0})
     events.Reload()

@@ -33,7 +33,8 @@ class FineGrainedAttentionMixin(GANStepMixin):
     and the map's range; see :mod:`fasrgan_basicsr.evaluation.score_map_panel`) is written to
     ``visualization/<image>/<image>_<iter>_score_map.png`` and, when TensorBoard logging is on, added as the
     image ``score_map/<dataset>/<image>``. The discriminator runs in eval mode on the validation output
-    (a feature-reading one on ``net_d_extractor``'s features), outside the training step.
+    clamped to [0, 1] (a feature-reading one on ``net_d_extractor``'s features), outside the training step,
+    exactly as ``visualize_score_map.py`` scores a checkpoint's SR images.
 
     Usage: ``class MyFAModel(FineGrainedAttentionMixin, MyGANModel)`` (mixin first).
     """
@@ -105,7 +106,8 @@ class FineGrainedAttentionMixin(GANStepMixin):
     def save_score_map_panel(self, visuals, dataset_name, current_iter, tb_logger=None):
         """Write the score-map panel of the current validation image (``visuals``: :meth:`get_current_visuals`)."""
         img_name = osp.splitext(osp.basename(self._lq_paths[0]))[0]
-        prob = score_map_probabilities(self.net_d, self.output[:1], getattr(self, 'net_d_extractor', None))[0]
+        sr = self.output[:1].clamp(0, 1)  # the SR image shown (and scored by visualize_score_map.py)
+        prob = score_map_probabilities(self.net_d, sr, getattr(self, 'net_d_extractor', None))[0]
         hr = tensor2img(visuals['gt']) if 'gt' in visuals else None
         title = f'run {self.opt["name"]} | iter {current_iter} | {img_name}'
         panel = score_map_figures(channel_mean(prob), title, sr=tensor2img(visuals['result']), hr=hr,
