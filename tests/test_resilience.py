@@ -141,6 +141,8 @@ def test_sigint_saves_a_resumable_state_that_continues_exactly(tiny_data, tmp_pa
     saved = int(re.search(r'saved a resumable state at iteration (\d+)', err).group(1))
     assert saved >= 4 and 'Traceback' not in err
     assert (exp / 'training_states' / f'{saved}.state').is_file()
+    message = f'SIGINT received: saved a resumable state at iteration {saved}; continue with --auto_resume.'
+    assert message in sorted(exp.glob('train_*.log'))[-1].read_text()  # the run's log says why it ended
 
     target = saved + 2
     resumed = copy.deepcopy(opt)
@@ -151,6 +153,118 @@ def test_sigint_saves_a_resumable_state_that_continues_exactly(tiny_data, tmp_pa
     straight['name'] = 'uninterrupted'
     run_entry('train.py', straight, tmp_path / 'u')
     assert_identical(weights(tmp_path / 'u', 'uninterrupted', target), weights(tmp_path, 'interrupted', target))
+
+
+def test_validation_that_draws_random_numbers_leaves_the_training_sequence_unchanged(tiny_data, tmp_path):
+    # the README's promise: validation never shifts the training random sequence. Here validation draws from
+    # Python's, NumPy's and torch's generators (a metric), and training draws from torch's too (noise on the
+    # inputs, as Real-ESRGAN's degradations do) besides the crops and flips drawn from Python's
+    script = _runner(tmp_path, '''
+import random
+import numpy as np
+import torch
+from basicsr.utils.registry import METRIC_REGISTRY
+from fasrgan_basicsr.models.fasrgan_model import FASRGANModel
+
+@METRIC_REGISTRY.register()
+def calculate_random_draws(img, img2, **kwargs):
+    return random.random() + float(np.random.rand()) + torch.rand(1).item()
+
+real_feed_data = FASRGANModel.feed_data
+def feed_data(self, data):
+    real_feed_data(self, data)
+    self.lq = self.lq + 0.01 * torch.rand_like(self.lq)
+FASRGANModel.feed_data = feed_data
+''')
+    runs = {}
+    for name, val_freq in (('validated', 2), ('unvalidated', 100)):
+        opt = opts(tiny_data, name, 'FASRGANModel', 4)
+        opt['logger']['save_checkpoint_freq'] = 4
+        opt['val'].update(val_freq=val_freq, metrics={'draws': {'type': 'calculate_random_draws'}})
+        proc = _run(script, opt, tmp_path / name)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[name] = weights(tmp_path / name, name, 4)
+    log = sorted((tmp_path / 'validated' / 'experiments' / 'validated').glob('train_*.log'))[-1].read_text()
+    assert log.count('Validation tiny_val') == 3  # after iterations 2 and 4, and BasicSR's at the end
+    assert_identical(runs['validated'], runs['unvalidated'])
+
+
+# Iteration 3 of these runs waits (after its step) until the test creates <dir>/release, and says where it is:
+# <dir>/in_iteration_3 once it waits, <dir>/stop_requested once the signal handler has run.
+PAUSE_AT_ITERATION_3 = '''
+import os, pathlib, time
+from fasrgan_basicsr.models.fasrgan_model import FASRGANModel
+from fasrgan_basicsr.utils import resilience
+real_step = FASRGANModel.optimize_parameters
+def step(self, current_iter):
+    real_step(self, current_iter)
+    if current_iter == 3:
+        where = pathlib.Path(os.environ['PAUSE_DIR'])
+        (where / 'in_iteration_3').touch()
+        deadline = time.time() + 120
+        while not (where / 'release').exists() and time.time() < deadline:
+            if resilience.SESSION.stop_signal is not None:
+                (where / 'stop_requested').touch()
+            time.sleep(0.02)
+FASRGANModel.optimize_parameters = step
+'''
+
+
+def _start_paused_run(tiny_data, tmp_path, name):
+    script = _runner(tmp_path, PAUSE_AT_ITERATION_3)
+    opt = opts(tiny_data, name, 'FASRGANModel', 100)
+    opt['logger']['save_checkpoint_freq'] = opt['val']['val_freq'] = 100
+    (tmp_path / 'opt.yml').write_text(yaml.safe_dump(opt, sort_keys=False))
+    pause = tmp_path / 'pause'
+    pause.mkdir()
+    proc = subprocess.Popen([sys.executable, str(script), '-opt', 'opt.yml'], cwd=tmp_path,
+                            env=dict(os.environ, FASRGAN_ROOT=str(tmp_path), PAUSE_DIR=str(pause)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc, pause
+
+
+def _wait_for(proc, path, timeout=180):
+    deadline = time.time() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            tail = proc.stderr.read()[-3000:]
+            raise AssertionError(f'train.py ended ({proc.returncode}) before {path.name}:\n{tail}')
+        assert time.time() < deadline, f'no {path.name} after {timeout} s'
+        time.sleep(0.05)
+
+
+def test_sigterm_saves_the_completed_iteration_logs_why_and_exits_143(tiny_data, tmp_path):
+    proc, pause = _start_paused_run(tiny_data, tmp_path, 'terminated')
+    _wait_for(proc, pause / 'in_iteration_3')
+    proc.send_signal(signal.SIGTERM)
+    _wait_for(proc, pause / 'stop_requested')
+    (pause / 'release').touch()  # iteration 3 completes; the run stops before drawing batch 4
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    message = 'SIGTERM received: saved a resumable state at iteration 3; continue with --auto_resume.'
+    exp = tmp_path / 'experiments' / 'terminated'
+    assert message in err and 'Traceback' not in err
+    assert message in sorted(exp.glob('train_*.log'))[-1].read_text()
+    assert sorted(p.name for p in (exp / 'training_states').iterdir()) == ['3.state']
+    assert torch.load(exp / 'training_states' / '3.state', weights_only=True)['iter'] == 3
+    assert sorted(p.name for p in (exp / 'models').iterdir()) == ['net_d_3.pth', 'net_g_3.pth']
+
+
+def test_a_second_signal_stops_at_once_without_saving(tiny_data, tmp_path):
+    proc, pause = _start_paused_run(tiny_data, tmp_path, 'impatient')
+    _wait_for(proc, pause / 'in_iteration_3')
+    proc.send_signal(signal.SIGTERM)
+    _wait_for(proc, pause / 'stop_requested')  # the first one was taken: the run would save after iteration 3
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)  # iteration 3 never completes: nothing releases it
+    except subprocess.TimeoutExpired:
+        (pause / 'release').touch()
+        proc.communicate(timeout=120)
+        raise AssertionError(f'the second SIGTERM did not stop the run (it then exited {proc.returncode})')
+    assert proc.returncode == -signal.SIGTERM  # the default action: killed by the signal
+    exp = tmp_path / 'experiments' / 'impatient'
+    assert not any((exp / 'training_states').iterdir()) and not any((exp / 'models').iterdir())
 
 
 def test_a_non_finite_loss_stops_training_naming_the_term_and_keeps_the_last_good_checkpoint(tiny_data, tmp_path):
