@@ -210,8 +210,11 @@ def test_an_lmdb_key_listed_in_meta_info_but_absent(tiny_data, tmp_path):
         (folder / 'meta_info.txt').write_text('a.png (64,64,3) 1\nb.png (64,64,3) 1\nc.png (64,64,3) 1\n')
     opt = tiny_options(tiny_data)
     opt['datasets']['train'].update(io_backend={'type': 'lmdb'}, dataroot_gt=str(gt), dataroot_lq=str(lq))
-    line = assert_refused(train(opt, tmp_path / 'run'), 'datasets:train:dataroot_gt', "'c'", 'not in the LMDB')
-    assert '3 listed, 2 stored' in line
+    proc = train(opt, tmp_path / 'run')
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    for key in ('dataroot_gt', 'dataroot_lq'):
+        assert f"datasets:train:{key}: '{tmp_path / key[-2:]}.lmdb': 1 key(s) listed in meta_info.txt are not in " \
+               "the LMDB, e.g. 'c' (3 listed, 2 stored;" in proc.stderr, proc.stderr
     assert not (tmp_path / 'run' / 'experiments').exists()
 
 
@@ -382,10 +385,16 @@ def _limit_file_size(limit):
     return preexec
 
 
-def test_a_full_disk_during_training_is_one_line_and_leaves_earlier_checkpoints_intact(tiny_data, tmp_path):
+def trained_for_two_iterations(tiny_data, root):
+    """The option dict of a tiny run trained (checkpoints at iteration 2) under ``root``."""
     opt = tiny_options(tiny_data, total_iter=2)
     opt['val']['val_freq'] = 100
-    run_entry('train.py', opt, tmp_path)
+    run_entry('train.py', opt, root)
+    return opt
+
+
+def test_a_full_disk_during_training_is_one_line_and_leaves_earlier_checkpoints_intact(tiny_data, tmp_path):
+    opt = trained_for_two_iterations(tiny_data, tmp_path)
     models = tmp_path / 'experiments' / 'tiny' / 'models'
     before = {p.name: p.read_bytes() for p in models.iterdir()}
     size = max(len(b) for b in before.values())
@@ -396,8 +405,11 @@ def test_a_full_disk_during_training_is_one_line_and_leaves_earlier_checkpoints_
                           timeout=300, preexec_fn=_limit_file_size(size // 2))
     line = assert_refused(proc, 'out of disk space', str(models), 'GB free there')
     assert 'checkpoints written before are intact' in line
-    assert {p.name: p.read_bytes() for p in models.iterdir()} == before  # nothing new, nothing changed, no *.tmp
-    assert not list((tmp_path / 'experiments' / 'tiny' / 'training_states').glob('.*'))
+    after = {p.name: p.read_bytes() for p in models.iterdir()}
+    assert {name: after.get(name) for name in before} == before  # every earlier checkpoint byte for byte
+    states = tmp_path / 'experiments' / 'tiny' / 'training_states'
+    assert not [p for p in list(models.iterdir()) + list(states.iterdir()) if p.name.endswith('.tmp')]
+    assert sorted(p.name for p in states.iterdir()) == ['2.state']  # iteration 4 never marked complete
 
 
 def test_a_read_only_experiment_folder_is_one_line(monkeypatch, capsys):
@@ -415,9 +427,7 @@ def test_a_read_only_experiment_folder_is_one_line(monkeypatch, capsys):
 
 
 def test_orphan_temporaries_of_killed_saves_are_removed_and_logged(tiny_data, tmp_path):
-    opt = tiny_options(tiny_data, total_iter=2)
-    opt['val']['val_freq'] = 100
-    run_entry('train.py', opt, tmp_path)
+    opt = trained_for_two_iterations(tiny_data, tmp_path)
     models = tmp_path / 'experiments' / 'tiny' / 'models'
     orphan = models / '.net_g_4.pth.0a1b2c3d.tmp'
     orphan.write_bytes(b'half a checkpoint')
@@ -440,9 +450,7 @@ def _umask():
 
 
 def test_skipped_states_and_divergence_are_in_the_train_log(tiny_data, tmp_path):
-    opt = tiny_options(tiny_data, total_iter=2)
-    opt['val']['val_freq'] = 100
-    run_entry('train.py', opt, tmp_path)
+    opt = trained_for_two_iterations(tiny_data, tmp_path)
     states = tmp_path / 'experiments' / 'tiny' / 'training_states'
     (states / '2.state').write_bytes(b'truncated')
     opt['train']['total_iter'] = 3
@@ -473,3 +481,21 @@ def test_test_pipeline_shares_the_checks(tiny_data, tmp_path):
     proc = run_entry('test.py', opt, tmp_path, check=False)
     assert_refused(proc, 'path:pretrain_network_g', 'g.pth', 'refused')
     assert not marker.exists() and not (tmp_path / 'results').exists()
+
+
+def test_lpips_alexnet_that_would_run_code_is_refused_and_reported_as_nan(tmp_path, monkeypatch):
+    import numpy as np
+
+    from fasrgan_basicsr.metrics import lpips_metric
+    marker = tmp_path / 'MARKER'
+    (tmp_path / 'hub' / 'checkpoints').mkdir(parents=True)
+    torch.save(CodeRunner(marker), tmp_path / 'hub' / 'checkpoints' / 'alexnet-owt-7be5be79.pth')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    lpips_metric.clear_cache()
+    img = np.zeros((16, 16, 3), np.uint8)
+    try:
+        assert np.isnan(lpips_metric.calculate_lpips(img, img, device='cpu'))
+    finally:
+        lpips_metric.clear_cache()
+    assert not marker.exists()

@@ -76,8 +76,8 @@ def _logged_terms(log):
     """Loss names of the iteration log lines (``l_g_fine: 1.2e-03 ...``) with their values."""
     terms = {}
     for line in log.splitlines():
-        if '[iter:' in line:
-            parts = line.split(']', 2)[-1].split()
+        if '[epoch:' in line and ' iter:' in line:
+            parts = line.rsplit(']', 1)[-1].split()
             for key, value in zip(parts[::2], parts[1::2]):
                 terms[key.rstrip(':')] = float(value)
     return terms

@@ -77,10 +77,25 @@ def atomic_torch_save(obj, path):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.remove(tmp)
+        cause = _os_error_in(err)
+        if cause is not None and (cause is not err or not cause.filename):
+            # torch's zip writer reports a full disk as RuntimeError("unexpected pos ...") on top of the OSError
+            raise OSError(cause.errno, cause.strerror, path) from err
         raise
+
+
+def _os_error_in(err):
+    """The first ``OSError`` with an errno in ``err``'s chain of causes and contexts, or None."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, OSError) and err.errno is not None:
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
 
 
 def remove_orphan_temporaries(folder):

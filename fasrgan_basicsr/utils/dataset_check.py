@@ -40,9 +40,9 @@ def _lmdb_problem(path):
 
 
 def _meta_keys(path):
-    """The keys listed in an LMDB folder's ``meta_info.txt`` (first field of each line)."""
+    """The keys listed in an LMDB folder's ``meta_info.txt``, as BasicSR reads them (each line up to its first dot)."""
     with open(osp.join(path, 'meta_info.txt'), encoding='utf-8') as f:
-        return [line.split(' ')[0].strip() for line in f if line.strip()]
+        return [line.split('.')[0] for line in f if line.strip()]
 
 
 def _lmdb_key_problem(path):

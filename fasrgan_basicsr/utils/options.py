@@ -144,7 +144,9 @@ def parse_options(root_path, is_train=True, argv=None):
     """BasicSR's option parsing, read safely; returns ``(opt, args)`` like ``basicsr.utils.options.parse_options``."""
     import torch
     from basicsr.utils import set_random_seed
-    from basicsr.utils.dist_util import get_dist_info, init_dist
+    from basicsr.utils.dist_util import get_dist_info
+
+    from fasrgan_basicsr.compat import init_dist  # BasicSR's assumes CUDA
 
     from .options_check import check_structure
 

@@ -351,6 +351,14 @@ def _check_perceptual(opt, problems):
         problems.append(f'train:perceptual_opt: {problem}')
 
 
+def _weights_file_problem(path):
+    try:
+        torch_load(path, mmap=True)
+    except CheckpointError as err:
+        return str(err)
+    return None
+
+
 def vgg_weights_problem(vgg_type):
     """Where BasicSR's ``VGGFeatureExtractor`` will find ``vgg_type``'s weights, fetched now if missing; else why not.
 
@@ -363,14 +371,14 @@ def vgg_weights_problem(vgg_type):
     from basicsr.archs.vgg_arch import VGG_PRETRAIN_PATH
 
     if os.path.isfile(VGG_PRETRAIN_PATH):
-        return None
+        return _weights_file_problem(VGG_PRETRAIN_PATH)
     try:
         weights = models.get_model_weights(vgg_type).IMAGENET1K_V1
     except (ValueError, AttributeError):
         return f'vgg_type {vgg_type!r} is not a torchvision VGG (vgg11 … vgg19, _bn variants).'
     cached = os.path.join(torch.hub.get_dir(), 'checkpoints', os.path.basename(weights.url))
     if os.path.isfile(cached):
-        return None
+        return _weights_file_problem(cached)
     try:
         with weights_only_loading():
             weights.get_state_dict(progress=True, check_hash=True)
