@@ -1,14 +1,19 @@
 """The embedded demo behind ``make demo``: a small FASRGAN trained end to end on CPU in minutes.
 
-1. writes a tiny paired dataset from photographs shipped in scikit-image (``datasets/demo``);
+1. writes a tiny paired dataset from photographs shipped in scikit-image (``datasets/demo``): four training
+   photographs at half size, and the validation photograph (chelsea, 448×300) at full size, so its panels
+   show detail;
 2. pretrains a small RRDBNet with L1 (``options/demo/train_RRDBNet_PSNR_demo.yml``);
-3. trains FASRGAN from it (``options/demo/train_FASRGAN_demo.yml``), validating PSNR/SSIM;
-4. evaluates the generator with BasicSR's test pipeline and writes the discriminator's score maps.
+3. trains FASRGAN from it (``options/demo/train_FASRGAN_demo.yml``), validating PSNR/SSIM and saving the
+   discriminator's score-map panels at each validation (``val.save_score_map``, also in TensorBoard);
+4. evaluates the generator with BasicSR's test pipeline and writes the discriminator's score maps with
+   ``visualize_score_map.py`` (HR | SR | M on the absolute scale | M stretched), printing their range.
 
 Every step runs the real entry points (``fasrgan_basicsr/train.py``, ``test.py``) as a user would.
 Run from the repository root: ``python -m fasrgan_basicsr.demo``.
 """
 import glob
+import os
 import subprocess
 import sys
 import time
@@ -24,9 +29,20 @@ TRAIN_PHOTOS = ['astronaut', 'coffee', 'rocket', 'motorcycle']
 VAL_PHOTOS = ['chelsea']
 
 
-def run(args):
+def run(args, capture=False):
+    """Run a script of this package with this Python; with ``capture``, echo and return its standard output."""
     print('$', ' '.join(args), flush=True)
-    subprocess.run([sys.executable] + args, cwd=ROOT, check=True)
+    proc = subprocess.run([sys.executable] + args, cwd=ROOT, check=True, text=True,
+                          stdout=subprocess.PIPE if capture else None)
+    if capture:
+        print(proc.stdout, end='', flush=True)
+    return proc.stdout
+
+
+def checkpoint(models, net, iteration):
+    """``net_<net>_<iteration>.pth`` (its title then names the iteration), else ``net_<net>_latest.pth``."""
+    numbered = osp.join(models, f'net_{net}_{iteration}.pth')
+    return numbered if osp.isfile(numbered) else osp.join(models, f'net_{net}_latest.pth')
 
 
 def write_test_options(path, train_opt):
@@ -50,7 +66,7 @@ def main():
     start = time.time()
     data = osp.join(ROOT, 'datasets', 'demo')
     write_paired_folders(osp.join(data, 'train'), TRAIN_PHOTOS, scale=4, downscale=2)
-    write_paired_folders(osp.join(data, 'val'), VAL_PHOTOS, scale=4, downscale=2)
+    write_paired_folders(osp.join(data, 'val'), VAL_PHOTOS, scale=4, downscale=1)
     print(f'demo data: {data} ({len(TRAIN_PHOTOS)} training, {len(VAL_PHOTOS)} validation photographs)')
 
     train = osp.join(PKG, 'train.py')
@@ -65,16 +81,23 @@ def main():
 
     maps = osp.join(ROOT, 'results', 'FASRGAN_demo_test', 'score_maps')
     models = osp.join(ROOT, 'experiments', 'FASRGAN_demo', 'models')
-    run([osp.join(PKG, 'visualize_score_map.py'), '-opt', 'options/demo/train_FASRGAN_demo.yml',
-         '--net_g', osp.join(models, 'net_g_latest.pth'), '--net_d', osp.join(models, 'net_d_latest.pth'),
-         '-i', osp.join(data, 'val', 'LR_bicubic', 'X4'), '-o', maps])
+    total_iter = train_opt['train']['total_iter']
+    printed = run([osp.join(PKG, 'visualize_score_map.py'), '-opt', 'options/demo/train_FASRGAN_demo.yml',
+                   '--net_g', checkpoint(models, 'g', total_iter), '--net_d', checkpoint(models, 'd', total_iter),
+                   '-i', osp.join(data, 'val', 'LR_bicubic', 'X4'), '--hr', osp.join(data, 'val', 'HR'),
+                   '--normalize', '--overwrite', '-o', maps], capture=True)
 
     logs = sorted(glob.glob(osp.join(ROOT, 'results', 'FASRGAN_demo_test', 'test_*.log')))
     print(f'\nDemo finished in {time.time() - start:.0f} s.')
     print(f'  training log and checkpoints: {osp.join(ROOT, "experiments", "FASRGAN_demo")}')
     print(f'  test log (PSNR/SSIM):         {logs[-1] if logs else "missing"}')
     print(f'  SR images:                    {osp.join(ROOT, "results", "FASRGAN_demo_test", "visualization")}')
-    print(f'  score maps (SR | heat-map):   {maps}')
+    print(f'  score-map panels during training: {osp.join(ROOT, "experiments", "FASRGAN_demo", "visualization")} '
+          f'(TensorBoard: tensorboard --logdir {osp.join(ROOT, "tb_logger")})')
+    print(f'  score maps (HR | SR | M | M stretched): {maps}')
+    for line in printed.splitlines():  # "<panel>  M min … max … mean …"
+        panel, _, numbers = line.partition('  M ')
+        print(f'    {os.path.basename(panel)}: score map M {numbers}')
 
 
 if __name__ == '__main__':
