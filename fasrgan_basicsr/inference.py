@@ -64,8 +64,8 @@ from fasrgan_basicsr.evaluation.generators import (
     upscale,
 )
 from fasrgan_basicsr.utils.cli import UserError, describe_os_error, run_cli
+from fasrgan_basicsr.utils.image_files import list_image_files
 
-IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 #: output formats that hold 16-bit samples (OpenCV writes the others with 8 bits)
 SIXTEEN_BIT_EXTS = ('.png', '.tif', '.tiff')
 
@@ -73,17 +73,6 @@ SIXTEEN_BIT_EXTS = ('.png', '.tif', '.tiff')
 class ImageError(UserError):
     """One image of the batch that cannot be read or written (message names the file); the others go on."""
 
-
-def list_inputs(path):
-    """The image files of a folder (sorted), or the single file given."""
-    if osp.isdir(path):
-        files = sorted(osp.join(path, f) for f in os.listdir(path) if f.lower().endswith(IMG_EXTS))
-        if not files:
-            raise UserError(f'-i {path}: no images ({", ".join(IMG_EXTS)}) in this folder.')
-        return files
-    if not osp.exists(path):
-        raise UserError(f'-i {path}: no such file or folder.')
-    return [path]
 
 
 def read_image(path):
@@ -380,7 +369,7 @@ def main(argv=None):
             raise UserError(f'--{name} must be >= 0, got {getattr(args, name)}.')
     device = device_for(args)
     amp_dtype = amp_dtype_for(device, args.fp32, args.fp16, args.bf16)
-    inputs = list_inputs(args.input)
+    inputs = list_image_files(args.input)
     try:
         net, opt = load_generator(args.model_path, args.arch)
     except (NotAGeneratorError, FileNotFoundError) as err:

@@ -49,25 +49,14 @@ from fasrgan_basicsr.evaluation.score_map import channel_mean, has_score_map, sc
 from fasrgan_basicsr.evaluation.score_map_panel import score_map_figures
 from fasrgan_basicsr.utils.checkpoint import CheckpointError, load_network, load_state_dict
 from fasrgan_basicsr.utils.cli import UserError, run_cli
+from fasrgan_basicsr.utils.image_files import IMG_EXTS, list_image_files
 from fasrgan_basicsr.utils.options import read_option_file
 
-IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 def output_kinds(normalize):
     """What is written per image, as ``<name>_<kind>.png``."""
     return ('sr', 'score_map') + (('score_map_norm',) if normalize else ()) + ('panel',)
 
-
-def list_images(path):
-    """The image files of a folder (sorted), or the single file given; UserError when there are none."""
-    if osp.isdir(path):
-        files = sorted(osp.join(path, f) for f in os.listdir(path) if f.lower().endswith(IMG_EXTS))
-        if not files:
-            raise UserError(f'-i {path}: no images ({", ".join(IMG_EXTS)}) in this folder.')
-        return files
-    if not osp.isfile(path):
-        raise UserError(f'-i {path}: no such file or folder.')
-    return [path]
 
 
 def image_size(path, what):
@@ -279,7 +268,7 @@ def main(argv=None):
                         'viewer needs a fine-grained-attention discriminator (UNetDiscriminatorFA: FASRGAN, SRGAN_FA, '
                         'FA+Fs-SRGAN).')
     device = device_for(args.device)
-    lr_paths = list_images(args.input)
+    lr_paths = list_image_files(args.input)
     scale = opt.get('scale', g_opt.get('scale', 4))
     hr_paths = match_hr(lr_paths, args.hr, scale) if args.hr else None
     for path in lr_paths:

@@ -138,3 +138,19 @@ def test_an_import_that_fails_is_one_line(tiny_data, tmp_path):
     assert_refused(proc, f'--import {broken}', "ModuleNotFoundError: No module named 'not_a_module_anywhere'")
     proc = run_entry('train.py', tiny_options(tiny_data), tmp_path, '--import', 'no.such.module', check=False)
     assert_refused(proc, '--import no.such.module', 'cannot be imported')
+
+
+def test_save_score_map_needs_a_model_with_a_score_map(tiny_data):
+    from fasrgan_basicsr.utils.options_check import OptionsError, check_options
+    opt = tiny_options(tiny_data, model_type='SRModel', network_d=None, gan_opt=None, map_gan_opt=None,
+                       attention_opt=None, optim_d=None, net_d_iters=None, net_d_init_iters=None)
+    del opt['network_d']
+    check_options(opt, 'x.yml')  # an SRModel file as such is fine
+    opt['val']['save_score_map'] = True
+    try:
+        check_options(opt, 'x.yml')
+    except OptionsError as err:
+        assert err.problems == ['val:save_score_map: SRModel has no score-map discriminator to draw; use it with '
+                                'FASRGANModel, SRGANFAModel or FAFsSRGANModel, or remove it.']
+    else:
+        raise AssertionError('save_score_map on SRModel was accepted')

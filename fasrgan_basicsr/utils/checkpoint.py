@@ -56,7 +56,9 @@ def torch_load(path, map_location='cpu', mmap=False):
         raise CheckpointError(f'{path}: no such checkpoint file.' if not os.path.exists(path) else
                               f'{path}: is a folder, not a checkpoint file.')
     try:
-        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+        with warnings.catch_warnings():  # torch warns about pickle protocols of refused files: the error says it
+            warnings.simplefilter('ignore')
+            return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as err:
         raise CheckpointError(f'{path}: refused — it holds pickled objects that weights-only loading does not allow '
                               f'(loading it could run arbitrary code). Only tensors, numbers, strings and containers '

@@ -253,12 +253,20 @@ def _not_read(key, model_type, allowed):
 
 
 def _check_discriminator_outputs(opt, model, problems):
-    """A discriminator with a score map returns two outputs; only a model with the attention step reads both."""
+    """A discriminator with a score map returns two outputs; only a model with the attention step reads both.
+
+    Likewise only such a model can draw score maps at validation (``val:save_score_map``).
+    """
     from fasrgan_basicsr.models.fine_grained_attention import FineGrainedAttentionMixin
 
-    net_d = opt.get('network_d')
-    if train_options(model) is None or not isinstance(net_d, dict) or net_d.get('type') not in ARCH_REGISTRY:
+    if train_options(model) is None:
         return  # unknown model (a user's own step may well read both outputs)
+    if (opt.get('val') or {}).get('save_score_map') and not issubclass(model, FineGrainedAttentionMixin):
+        problems.append(f'val:save_score_map: {opt["model_type"]} has no score-map discriminator to draw; use it with '
+                        'FASRGANModel, SRGANFAModel or FAFsSRGANModel, or remove it.')
+    net_d = opt.get('network_d')
+    if not isinstance(net_d, dict) or net_d.get('type') not in ARCH_REGISTRY:
+        return
     if hasattr(ARCH_REGISTRY.get(net_d['type']), 'score_map') and not issubclass(model, FineGrainedAttentionMixin) \
             and opt.get('is_train', True):
         problems.append(f'network_d:type: {net_d["type"]} returns (score, score map) but {opt["model_type"]} '
