@@ -70,20 +70,53 @@ def test_compiled_forwards_equal_eager(tmp_path):
     assert_same(one_iteration(tmp_path), one_iteration(tmp_path, compile='aot_eager'), grad_tol=1e-4)
 
 
+# Differences of each loss term from fp32 measured on this step (4 model/batch seeds, CPU autocast): the whole-image
+# relativistic terms (differences of the discriminator's raw scores, ~0.1, where bf16's 8-bit mantissa shows) up
+# to 1.63 % in bf16 and 0.19 % in fp16; every other term up to 0.09 % in bf16 and 0.01 % in fp16. The tolerances
+# are about 2 to 5 times those, so that a term computed wrongly in a mixed-precision step by a per cent fails.
+WHOLE_IMAGE_TERMS = ('l_g_gan', 'l_d_real', 'l_d_fake')
+AMP_LOSS_REL = {'bf16': {'whole_image': 0.03, 'other': 0.005}, 'fp16': {'whole_image': 0.005, 'other': 0.0005}}
+
+
+def assert_losses_close_to_fp32(fp32, amp, precision):
+    terms = [k for k in fp32[1] if k.startswith('l_')]  # out_* are means of raw scores near 0, coarse in bf16
+    assert terms and set(terms) <= set(amp[1])
+    for k in terms:
+        rel = AMP_LOSS_REL[precision]['whole_image' if k in WHOLE_IMAGE_TERMS else 'other']
+        assert amp[1][k] == pytest.approx(fp32[1][k], rel=rel, abs=0), k
+
+
+def gradient_agreement(fp32, amp, part):
+    """Cosine similarity and norm ratio of all of one network's gradients, amp against fp32."""
+    a = torch.cat([g.flatten() for k, g in fp32[2].items() if k.startswith(part)])
+    b = torch.cat([g.flatten() for k, g in amp[2].items() if k.startswith(part)])
+    assert torch.isfinite(b).all(), part
+    return torch.nn.functional.cosine_similarity(a, b, dim=0).item(), (b.norm() / a.norm()).item()
+
+
 def test_bf16_autocast(tmp_path):
     fp32 = one_iteration(tmp_path)
     bf16_reused = one_iteration(tmp_path, mixed_precision='bf16')
     bf16_straight = one_iteration(tmp_path, mixed_precision='bf16', reuse_discriminator_outputs=False)
     # the reuse optimisation is exact in bf16 too
     assert_same(bf16_straight, bf16_reused, grad_tol=1e-6)
-    # bf16 keeps 8 significant bits: losses agree to a few per cent, gradients point the same way
-    for k, v in fp32[1].items():
-        if k.startswith('l_'):  # losses; out_* are means of raw scores near 0, coarse in bf16
-            assert bf16_reused[1][k] == pytest.approx(v, rel=0.05, abs=1e-3), k
-    for part in ('g.', 'd.'):
-        a = torch.cat([g.flatten() for k, g in fp32[2].items() if k.startswith(part)])
-        b = torch.cat([g.flatten() for k, g in bf16_reused[2].items() if k.startswith(part)])
-        assert torch.isfinite(b).all() and torch.nn.functional.cosine_similarity(a, b, dim=0) > 0.5
+    assert_losses_close_to_fp32(fp32, bf16_reused, 'bf16')
+    # gradients point the same way, at the same size: measured cosines 0.71 (G) and 0.94 (D) for this seed
+    # (0.50-0.89 and 0.88-0.97 over 4 seeds; many of G's gradients are bf16 round-off), norm ratios 0.83 and 0.99
+    cos_g, norm_g = gradient_agreement(fp32, bf16_reused, 'g.')
+    cos_d, norm_d = gradient_agreement(fp32, bf16_reused, 'd.')
+    assert cos_g > 0.5 and cos_d > 0.8
+    assert 1 / 1.5 < norm_g < 1.5 and 1 / 1.5 < norm_d < 1.5
+
+
+def test_fp16_autocast_losses_and_generator_gradients(tmp_path):
+    fp32 = one_iteration(tmp_path)
+    fp16 = one_iteration(tmp_path, mixed_precision='fp16')
+    assert_losses_close_to_fp32(fp32, fp16, 'fp16')
+    # measured: cosine 0.93 (0.92-0.998 over 4 seeds), norm ratio 1.04. The discriminator's gradients overflow fp16
+    # at the scaler's initial scale 2^16 on this first step (the scaler then skips it: the next test)
+    cos_g, norm_g = gradient_agreement(fp32, fp16, 'g.')
+    assert cos_g > 0.8 and 1 / 1.5 < norm_g < 1.5
 
 
 def test_fp16_uses_a_gradient_scaler_that_skips_overflowing_steps(tmp_path):
