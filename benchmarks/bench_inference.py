@@ -9,8 +9,9 @@ Urban100 image on an RTX 2080. Two inputs: a 128×128 LR image run whole, and a 
 (512×270 LR → 2048×1080) run in 128×128 tiles with 10 pixels of context, as
 ``fasrgan_basicsr/inference.py --tile 128 --tile_pad 10`` does. Random weights (the cost does not
 depend on them); median (min–max) of ``--repeats`` runs after one warm-up. Peak memory (see
-``common.py``): on CUDA all configurations run one after another in one child process; on the CPU each
-has its own. Results go to ``<out_dir>/inference_<precision>_<machine>.md`` (default ``benchmarks/results``).
+``common.py``): on CUDA (and in a dry run) all configurations run one after another in one child process;
+on the CPU each has its own. Results go to ``<out_dir>/inference_<precision>_<machine>.md`` (default
+``benchmarks/results``).
 """
 import fasrgan_basicsr  # noqa: F401  (first: makes basicsr importable, registers the plugin)
 
@@ -92,7 +93,8 @@ def main():
     flags += ['--dry_run'] if args.dry_run else []
     jobs = [(name, input_name) for input_name in INPUTS for name in GENERATORS]
     results, failed = {}, []
-    for chunk in common.per_process(args.device, jobs):
+    # a dry run measures no memory: one process for all, as on CUDA
+    for chunk in common.per_process('cuda' if args.dry_run else args.device, jobs):
         try:
             measured = common.run_child(__file__, [json.dumps(chunk)] + flags, args.child_timeout)
         except (common.ChildTimeout, RuntimeError) as err:
@@ -107,7 +109,7 @@ def main():
         base = results.get((BASELINE, input_name))
         rows.append([input_name, name, f'{r["params"]:,}', common.fmt_time(r['time']),
                      f'{r["time"]["median"] / base["time"]["median"]:.2f}×' if base else '–',
-                     f'{r["peak_mib"]:.0f} MiB'])
+                     '–' if args.dry_run else f'{r["peak_mib"]:.0f} MiB'])
     table = common.markdown_table(['input', 'generator', 'parameters', 'time, median (min–max)',
                                    'vs RRDBNet-23', 'peak memory'], rows)
     dry = '**Dry run** (8-feature generators, one deep block): the times mean nothing.\n\n' if args.dry_run else ''

@@ -24,8 +24,9 @@
 # (the default) selects stages for a rerun, e.g. GPU_CHECK_STAGES=compile.
 #
 # Without CUDA (e.g. here) the same script runs to the end as a dry run: the cuda tests are skipped (and
-# said so) and the benchmarks run with --dry_run (tiny networks, one round). PYTHON (default python3) and
-# GPU_WHEELS (default .gpu_wheels) may point elsewhere for such a rehearsal.
+# said so) and the benchmarks run with --dry_run (tiny networks, one round; of the train-step groups only
+# FASRGAN's, to stay short: `python benchmarks/bench_train_step.py --dry_run` runs all). PYTHON (default
+# python3) and GPU_WHEELS (default .gpu_wheels) may point elsewhere for such a rehearsal.
 set -uo pipefail
 
 OUT=${1:?usage: bash benchmarks/gpu_check.sh OUT_DIR}
@@ -98,12 +99,15 @@ if [[ $CUDA == 1 ]]; then
     DEVICE=cuda
     TRAIN_MODE=(--batch 16)
     INFER_MODE=()
+    DRY_GROUPS=0
 else
     DEVICE=cpu
     TRAIN_MODE=(--dry_run)
     INFER_MODE=(--dry_run)
+    DRY_GROUPS=1
     say "NO CUDA DEVICE: the cuda tests are skipped (pytest reports each) and the benchmarks run as a dry run" \
-        "(tiny networks, one round) on the CPU: they prove the commands start and finish, their times mean nothing"
+        "(tiny networks, one round) on the CPU, FASRGAN's groups only (the others: bench_train_step.py --dry_run):" \
+        "they prove the commands start and finish; their times mean nothing"
 fi
 
 # ------------------------------------------------------------------------------------------- the cuda tests
@@ -122,8 +126,10 @@ fi
 
 # -------------------------------------------------------------------------------- benchmarks (eager, then compiled)
 if wants train; then
+    groups=FASRGAN,FA+Fs-SRGAN,Fs-SRGAN
+    (( DRY_GROUPS )) && groups=FASRGAN
     stage "train-step benchmark" 150 90 "$PY" benchmarks/bench_train_step.py --device "$DEVICE" "${TRAIN_MODE[@]}" \
-        --models FASRGAN,FA+Fs-SRGAN,Fs-SRGAN --child_timeout 110 --out_dir "$OUT"
+        --models "$groups" --child_timeout 110 --out_dir "$OUT"
 else
     say "SKIPPED train-step benchmark: not in GPU_CHECK_STAGES"
 fi
@@ -140,9 +146,10 @@ else
     say "SKIPPED inference benchmark: not in GPU_CHECK_STAGES"
 fi
 if wants compile; then  # compilation takes long: with the time that is left, FASRGAN's group first
+    groups="FASRGAN compiled,FA+Fs-SRGAN compiled,Fs-SRGAN compiled"
+    (( DRY_GROUPS )) && groups="FASRGAN compiled"
     stage "train-step benchmark, torch.compile" 600 0 "$PY" benchmarks/bench_train_step.py --device "$DEVICE" \
-        "${TRAIN_MODE[@]}" --models "FASRGAN compiled,FA+Fs-SRGAN compiled,Fs-SRGAN compiled" --tag compiled \
-        --child_timeout 150 --out_dir "$OUT"
+        "${TRAIN_MODE[@]}" --models "$groups" --tag compiled --child_timeout 150 --out_dir "$OUT"
 else
     say "SKIPPED train-step benchmark, torch.compile: not in GPU_CHECK_STAGES"
 fi

@@ -159,43 +159,47 @@ def test_the_step_never_synchronises_with_the_host(tmp_path, device, model_type)
 
 
 # ------------------------------------------------------------------------------------------- real entry points
-# the training run draws from the device's generator every iteration (noise on the LR batch, as Real-ESRGAN's
-# models degrade on the GPU), so an exact resume needs the CUDA generator's state restored too; deterministic
-# algorithms (and cudnn.benchmark, which BasicSR's pipeline turns on, off) make two processes compute alike
+# Every training iteration adds noise drawn from the device's generator to its LR batch (as Real-ESRGAN's models
+# degrade on the GPU), and the runner records a checksum of each draw: an exact resume must restore the CUDA
+# generators too. Deterministic algorithms (and cudnn.benchmark, which BasicSR's pipeline turns on, kept off) make
+# two processes compute alike. One CUDA kernel has no deterministic version: the backward of the bilinear
+# upsampling in the UNet discriminator (FASRGAN, FA+Fs-SRGAN) adds with atomics, so on CUDA those models' weights
+# agree to rounding (gradient differences of round-off size move Adam's first steps by up to ±lr where a gradient
+# is itself round-off), not bit for bit; Fs-SRGAN's are bit-identical.
 RUNNER = '''import atexit, json, runpy
 import torch
 import fasrgan_basicsr
 import basicsr.train as pipeline
 import torch.distributed as dist
-from basicsr.models.sr_model import SRModel
 from fasrgan_basicsr.utils.resilience import SESSION
 
-torch.use_deterministic_algorithms(True)
+torch.use_deterministic_algorithms(True, warn_only=True)  # warns for the bilinear upsampling's backward on CUDA
 _build_model = pipeline.build_model
+DRAWS = []
 
 
 def build_model(opt):
     torch.backends.cudnn.benchmark = False
-    return _build_model(opt)
+    model = _build_model(opt)
+    optimize_parameters = model.optimize_parameters
 
-
-_feed_data = SRModel.feed_data
-
-
-def feed_data(self, data):
-    _feed_data(self, data)
-    self.lq = self.lq + 0.01 * torch.randn_like(self.lq)
+    def noisy(current_iter):
+        noise = 0.01 * torch.randn_like(model.lq)
+        DRAWS.append([current_iter, noise.double().sum().item()])
+        model.lq = model.lq + noise
+        optimize_parameters(current_iter)
+    model.optimize_parameters = noisy
+    return model
 
 
 def report():
     model = SESSION.model
     with open('run.json', 'w') as f:
         json.dump({'backend': dist.get_backend() if dist.is_initialized() else None,
-                   'device': str(next(model.net_g.parameters()).device) if model else None}, f)
+                   'device': str(next(model.net_g.parameters()).device) if model else None, 'draws': DRAWS}, f)
 
 
 pipeline.build_model = build_model
-SRModel.feed_data = feed_data
 atexit.register(report)
 '''
 
@@ -221,32 +225,51 @@ def device_opts(data, name, model_type, total_iter, device):
     return opt
 
 
-@pytest.mark.parametrize('device, model_type', CASES)
-def test_resume_on_the_device_is_bit_identical_to_training_straight(tiny_data, tmp_path, device, model_type):
-    straight = train(tmp_path / 'a', device_opts(tiny_data, 'straight', model_type, 6, device))
-    assert straight['device'].startswith(device)
-    train(tmp_path / 'b', device_opts(tiny_data, 'split', model_type, 3, device))
+def resume_runs(tmp_path, data, model_type, device, torchrun=False):
+    """6 iterations straight; 3, then resumed to 6. Returns what each run reported and the weights at 6."""
+    straight = train(tmp_path / 'a', device_opts(data, 'straight', model_type, 6, device), torchrun=torchrun)
+    first = train(tmp_path / 'b', device_opts(data, 'split', model_type, 3, device), torchrun=torchrun)
     state = torch.load(tmp_path / 'b/experiments/split/training_states/3.state', weights_only=True)
     assert device == 'cpu' or 'cuda' in state['rng']  # the CUDA generators are saved with the state
-    train(tmp_path / 'b', device_opts(tiny_data, 'split', model_type, 6, device), '--auto_resume')
+    resumed = train(tmp_path / 'b', device_opts(data, 'split', model_type, 6, device), '--auto_resume',
+                    torchrun=torchrun)
     log = sorted((tmp_path / 'b' / 'experiments' / 'split').glob('train_*.log'))[-1].read_text()
-    assert 'Resuming epoch 0 after its first 3 batches.' in log
-    assert_identical(weights(tmp_path / 'a', 'straight', 6), weights(tmp_path / 'b', 'split', 6))
+    assert 'Resuming training from epoch: 0, iter: 3.' in log and 'Resuming epoch 0 after its first 3 batches.' in log
+    # the device's generator continued where the interrupted run left it
+    assert [it for it, _ in straight['draws']] == [1, 2, 3, 4, 5, 6]
+    assert first['draws'] + resumed['draws'] == straight['draws']
+    return straight, resumed, weights(tmp_path / 'a', 'straight', 6), weights(tmp_path / 'b', 'split', 6)
 
 
-# CUDA only: on the CPU, test_distributed runs torchrun (gloo); this test's CPU version takes minutes on 2 cores
+def assert_equal_to_rounding(a, b, lr=1e-3, iterations=6):
+    """Weights that differ only by round-off in the gradients (see above)."""
+    for net in a:
+        for key in a[net]:
+            for name, x in a[net][key].items():
+                diff = (x.double() - b[net][key][name].double()).abs()
+                assert diff.max() <= 2 * lr * iterations, f'{net}/{key}/{name}'
+                assert (diff > 1e-6).float().mean() <= 0.01, f'{net}/{key}/{name}'
+
+
+@pytest.mark.parametrize('device, model_type', CASES)
+def test_resume_on_the_device_equals_training_straight(tiny_data, tmp_path, device, model_type):
+    straight, _, a, b = resume_runs(tmp_path, tiny_data, model_type, device)
+    assert straight['device'].startswith(device)
+    if device == 'cuda' and MODELS[model_type].get('network_d', {}).get('type') != 'VGGFeatureDiscriminator':
+        assert_equal_to_rounding(a, b)  # the UNet discriminator's bilinear backward
+    else:
+        assert_identical(a, b)
+
+
+# CUDA only: on the CPU, test_distributed runs torchrun (gloo); this test's CPU version takes minutes on 2 cores.
+# Fs-SRGAN: a shared extractor in two DDP wrappers, and deterministic on CUDA
 @pytest.mark.parametrize('device', [CUDA])
-def test_one_process_torchrun_trains_and_resumes(tiny_data, tmp_path, device):
+def test_one_process_torchrun_trains_and_resumes_exactly(tiny_data, tmp_path, device):
+    straight, resumed, a, b = resume_runs(tmp_path, tiny_data, 'FsSRGANModel', device, torchrun=True)
     backend = {'cuda': 'nccl', 'cpu': 'gloo'}[device]
-    straight = train(tmp_path / 'a', device_opts(tiny_data, 'straight', 'FAFsSRGANModel', 6, device), torchrun=True)
-    assert straight == {'backend': backend, 'device': 'cuda:0' if device == 'cuda' else 'cpu'}
-    train(tmp_path / 'b', device_opts(tiny_data, 'split', 'FAFsSRGANModel', 3, device), torchrun=True)
-    resumed = train(tmp_path / 'b', device_opts(tiny_data, 'split', 'FAFsSRGANModel', 6, device), '--auto_resume',
-                    torchrun=True)
-    assert resumed['backend'] == backend
-    log = sorted((tmp_path / 'b' / 'experiments' / 'split').glob('train_*.log'))[-1].read_text()
-    assert 'Resuming training from epoch: 0, iter: 3.' in log
-    assert_identical(weights(tmp_path / 'a', 'straight', 6), weights(tmp_path / 'b', 'split', 6))
+    assert (straight['backend'], resumed['backend']) == (backend, backend)
+    assert straight['device'] == ('cuda:0' if device == 'cuda' else 'cpu')
+    assert_identical(a, b)
 
 
 # ------------------------------------------------------------------------------------------- inference, LPIPS
@@ -254,7 +277,8 @@ def test_one_process_torchrun_trains_and_resumes(tiny_data, tmp_path, device):
 def test_inference_in_half_precision_and_tiles_equals_fp32(tmp_path, device):
     # fp16 on CUDA (the CLI's default there), bf16 on the CPU (--fp16 is CUDA only); whole-image fp32 the reference.
     # Tolerance in grey levels of the 8-bit outputs: fp16 keeps 11 significant bits, bf16 8
-    half, max_diff, mean_diff = ('--fp16', 2, 0.25) if device == 'cuda' else ('--bf16', 8, 1.5)
+    # measured on the CPU (autocast, the same tiles): fp16 max 1, mean 0.011; bf16 max 1, mean 0.35
+    half, max_diff, mean_diff = ('--fp16', 2, 0.1) if device == 'cuda' else ('--bf16', 3, 0.75)
     torch.manual_seed(0)
     net = build_network(dict(TINY_G))
     with torch.no_grad():
