@@ -2,6 +2,7 @@
 # Mutation testing (mutmut) of the modules where a wrong answer is silent; `make mutate` runs it.
 #
 #   tools/mutate.sh [MODULE...]      MODULE: a name of the table below; default: all of them
+#   MUTATE_TESTS='tests/a.py tests/b.py::test_c' tools/mutate.sh MODULE   other tests (e.g. to compare)
 #
 # Each module is mutated in its own copy of the working tree ($MUTATE_DIR/<module>, default
 # /tmp/fasrgan_mutate; the checkout itself is never touched) and every mutant runs against the fast
@@ -22,7 +23,7 @@ MUTMUT_VERSION=3.8.1
 TARGETS='
 losses|fasrgan_basicsr/losses/*|tests/test_fa_losses.py
 rng_state|fasrgan_basicsr/utils/rng_state.py|tests/test_rng_state.py
-checkpoint|fasrgan_basicsr/utils/checkpoint.py|tests/test_checkpoint_and_viewer.py tests/test_hostile_inputs.py
+checkpoint|fasrgan_basicsr/utils/checkpoint.py|tests/test_checkpoint.py
 resilience|fasrgan_basicsr/utils/resilience.py|tests/test_resilience_hooks.py tests/test_step_speedups.py
 generators|fasrgan_basicsr/evaluation/generators.py|tests/test_inference.py tests/test_spandrel.py
 archs|fasrgan_basicsr/archs/*|tests/test_unet_discriminator.py tests/test_fs_models.py tests/test_bicubic_baseline.py
@@ -46,6 +47,7 @@ for module in "$@"; do
         exit 2
     fi
     IFS='|' read -r _ globs tests <<<"$line"
+    tests=${MUTATE_TESTS:-$tests}
     work=$MUTATE_DIR/$module
     mkdir -p "$work/mutants"  # before Python starts: a PYTHONPATH folder missing then is never looked in
     # the working tree as it is (tracked and untracked, not ignored files); mutmut's own mutants/ stays
