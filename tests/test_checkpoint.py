@@ -1,6 +1,7 @@
 """The one checkpoint loader and the atomic save (utils/checkpoint.py): exact messages, files byte for byte."""
 import os
 import pickle
+import re
 import stat
 
 import pytest
@@ -71,6 +72,16 @@ def test_torch_load_names_the_file_and_the_cause(tmp_path):
     (tmp_path / 'empty.pth').write_bytes(b'')
     with pytest.raises(CheckpointError, match=r'empty.pth: not a readable checkpoint \(EOFError'):
         torch_load(str(tmp_path / 'empty.pth'))
+
+
+@pytest.mark.parametrize('error, shown', [(ValueError('first line\nsecond line'), 'ValueError: first line'),
+                                          (EOFError(), 'EOFError: ')])
+def test_torch_load_shows_the_first_line_of_what_went_wrong(tmp_path, monkeypatch, error, shown):
+    (tmp_path / 'w.pth').write_bytes(b'x')
+    monkeypatch.setattr(torch, 'load', lambda *a, **k: (_ for _ in ()).throw(error))
+    with pytest.raises(CheckpointError) as caught:
+        torch_load(str(tmp_path / 'w.pth'))
+    assert str(caught.value) == f'{tmp_path / "w.pth"}: not a readable checkpoint ({shown}).'
 
 
 def test_torch_load_refuses_pickled_code_without_running_it(tmp_path):
@@ -191,6 +202,21 @@ def test_not_strict_notes_missing_and_unexpected_keys():
                      ' (+2 more) (strict_load is false).']
 
 
+def test_exactly_three_keys_are_listed_without_a_count():
+    state = {k: v for k, v in pair_state().items() if k == 'b.bias'}
+    with pytest.raises(CheckpointError, match=r'^p.pth: does not fit Pair \(missing a.weight, a.bias, b.weight\): '):
+        fit_state_dict(Pair(), state, 'p.pth')
+
+
+def test_a_one_line_error_of_load_state_dict_is_shown_whole():
+    class OneLine(Pair):
+        def load_state_dict(self, state, strict=True):
+            raise RuntimeError('cannot load into this')
+
+    with pytest.raises(CheckpointError, match=r'^p.pth: does not fit OneLine \(cannot load into this\)\.$'):
+        fit_state_dict(OneLine(), pair_state(), 'p.pth')
+
+
 def test_an_error_inside_load_state_dict_names_the_file():
     class Refusing(Pair):
         def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
@@ -215,15 +241,27 @@ def test_load_network_loads_the_preferred_set_into_the_network(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------- saving
-def test_atomic_save_writes_the_object_with_umask_permissions_and_no_temporary(tmp_path):
-    old = os.umask(0o027)
+@pytest.mark.parametrize('umask, mode', [(0o027, 0o640), (0, 0o666)])
+def test_atomic_save_writes_the_object_with_umask_permissions_and_no_temporary(tmp_path, umask, mode):
+    old = os.umask(umask)
     try:
         atomic_torch_save({'w': torch.arange(3)}, str(tmp_path / 'w.pth'))
     finally:
         os.umask(old)
     assert torch.equal(torch.load(tmp_path / 'w.pth', weights_only=True)['w'], torch.arange(3))
-    assert stat.S_IMODE(os.stat(tmp_path / 'w.pth').st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(tmp_path / 'w.pth').st_mode) == mode  # as torch.save's own file would have
     assert os.listdir(tmp_path) == ['w.pth']
+
+
+def test_the_temporary_is_a_hidden_file_beside_the_final_one(tmp_path, monkeypatch):
+    (tmp_path / 'models').mkdir()
+    seen = []
+    real_save = torch.save
+    monkeypatch.setattr(torch, 'save', lambda obj, f: seen.append(os.listdir(tmp_path / 'models')) or real_save(obj, f))
+    atomic_torch_save({}, str(tmp_path / 'models' / 'net_g_5.pth'))
+    assert len(seen) == 1 and len(seen[0]) == 1
+    assert re.fullmatch(r'\.net_g_5\.pth\.[0-9a-f]{8}\.tmp', seen[0][0])  # what remove_orphan_temporaries removes
+    assert os.listdir(tmp_path / 'models') == ['net_g_5.pth']
 
 
 def test_atomic_save_through_a_relative_path(tmp_path, monkeypatch):
