@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Build the wheels that benchmarks/gpu_check.sh installs on the GPU machine, into .gpu_wheels/ (git-ignored).
 #
-#     bash benchmarks/build_gpu_wheels.sh            # here, with the package index reachable
+#     bash benchmarks/build_gpu_wheels.sh            # here, with the package index reachable, after `make install`
 #
 # The GPU machine has no network. Its Python 3.12 holds torch 2.11, torchvision 0.26, opencv
 # (headless), scikit-image, scipy, tensorboard, tqdm, requests, pyyaml, pytest (+ xdist, timeout) but
 # not BasicSR, lpips, lmdb, nor BasicSR's other declared needs addict, future and yapf (+ platformdirs).
 # basicsr 1.4.2 is an sdist only; it builds to a pure-Python wheel (py3-none-any), here with this
-# project's venv (its setup.py imports torch). lmdb is compiled: its cp312 manylinux wheel is fetched.
+# project's venv (.venv, or PYTHON=...: its setup.py imports torch). lmdb is compiled: its cp312 manylinux wheel
+# is fetched.
 # Versions are the ones this project's venv runs. About 1.7 MB in all (the device call carries 64 MiB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
