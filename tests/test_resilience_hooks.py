@@ -1,5 +1,6 @@
 """The hooks of utils/resilience.py one by one, in-process on stand-ins (test_resilience.py runs them in train.py)."""
 import logging
+import os
 import random
 import signal
 from types import SimpleNamespace
@@ -63,9 +64,60 @@ def test_divergence_message_names_term_iteration_and_folder():
         'The newest checkpoint in /x/models is the last good one.')
 
 
+def test_a_fresh_session_knows_nothing_yet():
+    fresh = resilience._Session()
+    assert (fresh.model, fresh.epoch, fresh.iter, fresh.start_iter, fresh.stop_signal, fresh.pending_resume,
+            fresh.control_group) == (None, 0, 0, 0, None, None, None)
+
+
 def test_a_single_process_agrees_with_itself(session):
     assert session.agreed(0) == 0 and session.agreed(1) == 1 and session.agreed(1, op='broadcast') == 1
     assert session.control_group is None  # no process group made outside distributed runs
+
+
+class TwoRanks:
+    """``torch.distributed`` as this process (``rank``) sees it with one other rank whose flag is ``other``."""
+    ReduceOp = torch.distributed.ReduceOp
+
+    def __init__(self, rank, other):
+        self.rank, self.other, self.groups = rank, other, []
+
+    def is_available(self):
+        return True
+
+    def is_initialized(self):
+        return True
+
+    def new_group(self, backend=None):
+        assert str(backend).lower() == 'gloo'  # the flags are CPU tensors: NCCL could not carry them
+        self.groups.append(object())
+        return self.groups[-1]
+
+    def all_reduce(self, tensor, op=torch.distributed.ReduceOp.SUM, group=None):
+        assert group is self.groups[-1]
+        both = torch.stack([tensor, torch.full_like(tensor, self.other)])
+        tensor.copy_({self.ReduceOp.SUM: both.sum(0), self.ReduceOp.MAX: both.amax(0),
+                      self.ReduceOp.MIN: both.amin(0)}[op])
+
+    def broadcast(self, tensor, src, group=None):
+        assert group is self.groups[-1] and src in (0, 1)
+        if src != self.rank:
+            tensor.fill_(self.other)
+
+
+@pytest.mark.parametrize('own, other', [(0, 0), (0, 1), (1, 0), (1, 1)])
+def test_ranks_stop_when_any_of_them_asks(session, monkeypatch, own, other):
+    fake = TwoRanks(rank=0, other=other)
+    monkeypatch.setattr(resilience, 'dist', fake)
+    assert session.agreed(own) == max(own, other)
+    assert session.agreed(own, op='max') == max(own, other)
+    assert len(fake.groups) == 1 and session.control_group is fake.groups[0]  # made once, then reused
+
+
+@pytest.mark.parametrize('own, rank_0', [(0, 1), (1, 0)])
+def test_ranks_follow_rank_0_on_a_broadcast(session, monkeypatch, own, rank_0):
+    monkeypatch.setattr(resilience, 'dist', TwoRanks(rank=1, other=rank_0))
+    assert session.agreed(own, op='broadcast') == rank_0
 
 
 # ------------------------------------------------------------------------------------------------ saving
@@ -158,22 +210,30 @@ def test_the_sampler_restores_the_generators_where_the_saved_run_drew_its_next_s
 
 def test_load_resume_state_is_remembered_for_the_dataloaders(session):
     state = {'iter': 12, 'epoch': 1}
-    assert resilience._wrap_load_resume_state(lambda opt: state)({}) is state
+    opt = {'path': {}}
+    assert resilience._wrap_load_resume_state(lambda o: state if o is opt else None)(opt) is state
     assert session.pending_resume is state and (session.iter, session.start_iter) == (12, 12)
     assert resilience._wrap_load_resume_state(lambda opt: None)({}) is None
     assert session.pending_resume is None and (session.iter, session.start_iter) == (0, 0)
 
 
+OPT = {'datasets': {}}
+
+
 def _loaders(num_batches, batch_size, sampler_):
     loader = type('Loader', (), {'__len__': lambda self: num_batches, 'batch_size': batch_size})()
-    return lambda opt, logger: (loader, sampler_, ['val'], 10, 100)
+
+    def create(opt, logger):
+        assert opt is OPT and isinstance(logger, logging.Logger)
+        return loader, sampler_, ['val'], 10, 100
+    return create
 
 
 @pytest.mark.parametrize('done', [0, 3, 4])
 def test_the_resumed_epoch_continues_after_the_batches_already_trained(session, logged, done):
     s = sampler(8)
     session.pending_resume = {'iter': 2 * 4 + done, 'epoch': 2, 'rng': {'saved': 1}}
-    result = resilience._wrap_create_dataloaders(_loaders(4, 2, s))({}, logged[0])
+    result = resilience._wrap_create_dataloaders(_loaders(4, 2, s))(OPT, logged[0])
     assert result[1] is s and result[2:] == (['val'], 10, 100)
     assert s._resume == (2, done * 2, {'saved': 1}) and session.pending_resume is None
     assert logged[1] == [('INFO', f'Resuming epoch 2 after its first {done} batches.')]
@@ -182,7 +242,7 @@ def test_the_resumed_epoch_continues_after_the_batches_already_trained(session, 
 def test_a_state_without_generators_resumes_with_a_note(session, logged):
     s = sampler(8)
     session.pending_resume = {'iter': 9, 'epoch': 2}
-    resilience._wrap_create_dataloaders(_loaders(4, 2, s))({}, logged[0])
+    resilience._wrap_create_dataloaders(_loaders(4, 2, s))(OPT, logged[0])
     assert s._resume == (2, 2, None)
     assert logged[1] == [('INFO', 'Resuming epoch 2 after its first 1 batches (the state has no generator '
                                          'states: augmentations differ).')]
@@ -192,7 +252,7 @@ def test_a_state_without_generators_resumes_with_a_note(session, logged):
 def test_an_iteration_outside_its_epoch_restarts_the_epoch_with_a_warning(session, logged, it):
     s = sampler(8)
     session.pending_resume = {'iter': it, 'epoch': 2, 'rng': None}
-    resilience._wrap_create_dataloaders(_loaders(4, 2, s))({}, logged[0])
+    resilience._wrap_create_dataloaders(_loaders(4, 2, s))(OPT, logged[0])
     assert s._resume is None
     assert logged[1] == [('WARNING', f'Iteration {it} is not in epoch 2 of 4 batches (batch size or dataset '
                                             'changed?): the resumed epoch starts from its beginning.')]
@@ -200,16 +260,17 @@ def test_an_iteration_outside_its_epoch_restarts_the_epoch_with_a_warning(sessio
 
 def test_no_resume_without_a_state_or_with_another_sampler(session):
     s = sampler(8)
-    resilience._wrap_create_dataloaders(_loaders(4, 2, s))({}, logging.getLogger('x'))
+    resilience._wrap_create_dataloaders(_loaders(4, 2, s))(OPT, logging.getLogger('x'))
     assert s._resume is None
     session.pending_resume = {'iter': 9, 'epoch': 2}
-    resilience._wrap_create_dataloaders(_loaders(4, 2, object()))({}, logging.getLogger('x'))
+    resilience._wrap_create_dataloaders(_loaders(4, 2, object()))(OPT, logging.getLogger('x'))
     assert session.pending_resume is None
 
 
 def test_the_built_model_is_known_to_the_session(session):
-    model = object()
-    assert resilience._wrap_build_model(lambda opt: model)({}) is model and session.model is model
+    model, opt = object(), {'model_type': 'x'}
+    assert resilience._wrap_build_model(lambda o: model if o is opt else None)(opt) is model
+    assert session.model is model
 
 
 def test_the_log_gets_pending_messages_and_orphan_temporaries_are_removed(tmp_path, monkeypatch):
@@ -221,18 +282,21 @@ def test_the_log_gets_pending_messages_and_orphan_temporaries_are_removed(tmp_pa
     models.mkdir()
     states.mkdir()
     (models / '.net_g_4.pth.0a0b0c0d.tmp').write_bytes(b'half')
+    (models / '.net_d_4.pth.0a0b0c0d.tmp').write_bytes(b'half')
     (models / 'net_g_2.pth').write_bytes(b'whole')
     monkeypatch.setattr(compat, 'PENDING_LOG', ['a note from before the log existed'])
     recorder = Recorder()
     get_root_logger().addHandler(recorder)
-    opt = {'rank': 0, 'path': {'models': str(models), 'training_states': str(states)}}
+    opt = {'path': {'models': str(models), 'training_states': str(states)}}  # no rank: not distributed
+    temporaries = [name for name in os.listdir(models) if name.endswith('.tmp')]  # in the order they are found
     try:
         assert resilience._wrap_init_tb_loggers(lambda o: ('tb', o))(opt) == ('tb', opt)
     finally:
         get_root_logger().removeHandler(recorder)
     assert recorder.records == [
         ('WARNING', 'a note from before the log existed'),
-        ('WARNING', f'Removed 1 temporary file(s) of interrupted saves from {models}: .net_g_4.pth.0a0b0c0d.tmp.')]
+        ('WARNING', f'Removed 2 temporary file(s) of interrupted saves from {models}: '
+                    f'{temporaries[0]}, {temporaries[1]}.')]
     assert compat.PENDING_LOG == [] and [p.name for p in models.iterdir()] == ['net_g_2.pth']
 
 
@@ -293,6 +357,21 @@ def test_a_first_signal_asks_to_stop_and_makes_the_next_one_stop_at_once(session
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # KeyboardInterrupt
 
 
+def test_a_stop_before_the_first_iteration_of_a_fresh_run_saves_nothing(session):
+    saves = []
+    session.model = SimpleNamespace(save=lambda epoch, it: saves.append(it))
+    session.stop_signal = signal.SIGINT
+    with pytest.raises(resilience.TrainingInterrupted) as caught:
+        resilience._stop_if_requested()
+    assert saves == [] and caught.value.saved_iter is None
+    session.iter = 1  # iteration 1 completed, epoch still 0
+    saves_with_epoch = []
+    session.model = SimpleNamespace(save=lambda epoch, it: saves_with_epoch.append((epoch, it)))
+    with pytest.raises(resilience.TrainingInterrupted):
+        resilience._stop_if_requested()
+    assert saves_with_epoch == [(0, 1)]
+
+
 def test_no_stop_without_a_signal(session):
     assert resilience._stop_if_requested() is None
 
@@ -335,8 +414,8 @@ def test_the_stop_is_checked_before_the_next_batch_is_drawn(session):
 
 
 def test_a_non_finite_logged_loss_stops_naming_the_first_such_term(session, original, tmp_path):
-    original['reduce_loss_dict'] = lambda self, d: dict(d)
     model = SimpleNamespace(opt={'path': {'models': str(tmp_path)}})
+    original['reduce_loss_dict'] = lambda self, d: dict(d) if self is model else None
     session.iter = 6
     log = {'l_g_pix': 0.5, 'l_g_gan': 0.1}
     assert resilience.reduce_loss_dict(model, log) == log
@@ -355,21 +434,29 @@ def test_a_divergence_on_rank_0_stops_the_other_ranks_too(session, original, mon
 
 
 # ----------------------------------------------------------------------------------------------- install
-def test_install_hooks_basicsr_once(monkeypatch, original, stop_handlers):
+def test_install_hooks_basicsr_once(monkeypatch, session, original, stop_handlers):
     import basicsr.train as pipeline
     from basicsr.data.prefetch_dataloader import CPUPrefetcher, CUDAPrefetcher
     from basicsr.models.base_model import BaseModel
 
+    from fasrgan_basicsr import compat
+
     for name in ('save_network', 'save_training_state', 'validation', 'update_learning_rate', 'reduce_loss_dict'):
         monkeypatch.setattr(BaseModel, name, getattr(BaseModel, name))
-    for name in ('EnlargedSampler', 'load_resume_state', 'create_train_val_dataloader', 'build_model',
-                 'init_tb_loggers'):
-        monkeypatch.setattr(pipeline, name, getattr(pipeline, name))
+    calls = []
+    model, state, loaders = object(), {'iter': 0, 'epoch': 0}, (None, None, [], 1, 1)
+    fakes = {'load_resume_state': lambda opt: calls.append(('load_resume_state', opt)) or state,
+             'create_train_val_dataloader': lambda opt, logger: calls.append(('create', opt)) or loaders,
+             'build_model': lambda opt: calls.append(('build_model', opt)) or model,
+             'init_tb_loggers': lambda opt: calls.append(('init_tb_loggers', opt)) or 'tb'}
+    monkeypatch.setattr(pipeline, 'EnlargedSampler', pipeline.EnlargedSampler)
+    for name, fake in fakes.items():
+        monkeypatch.setattr(pipeline, name, fake)
     for prefetcher in (CPUPrefetcher, CUDAPrefetcher):
-        monkeypatch.setattr(prefetcher, 'next', prefetcher.next)
+        monkeypatch.setattr(prefetcher, 'next', lambda self: calls.append(('next', self)) or 'batch')
+    monkeypatch.setattr(compat, 'PENDING_LOG', [])
     before = {'validation': BaseModel.validation, 'update_learning_rate': BaseModel.update_learning_rate,
               'reduce_loss_dict': BaseModel.reduce_loss_dict}
-    cpu_next, build_model = CPUPrefetcher.next, pipeline.build_model
 
     resilience.install()
     assert original == before
@@ -379,12 +466,17 @@ def test_install_hooks_basicsr_once(monkeypatch, original, stop_handlers):
     assert BaseModel.update_learning_rate is resilience.update_learning_rate
     assert BaseModel.reduce_loss_dict is resilience.reduce_loss_dict
     assert pipeline.EnlargedSampler is resilience.ResumableSampler
-    for name in ('load_resume_state', 'create_train_val_dataloader', 'build_model', 'init_tb_loggers'):
-        assert getattr(pipeline, name).__name__ == 'wrapped', name
-    assert CPUPrefetcher.next is not cpu_next and CUDAPrefetcher.next.__name__ == 'wrapped'
     assert all(signal.getsignal(sig) is resilience._request_stop for sig in resilience.STOP_SIGNALS)
+    # each hook of the pipeline calls what it replaced
+    opt = {'rank': 1, 'path': {}}
+    assert pipeline.load_resume_state(opt) is state and session.pending_resume is state
+    assert pipeline.create_train_val_dataloader(opt, logging.getLogger('x')) is loaders
+    assert pipeline.build_model(opt) is model and session.model is model
+    assert pipeline.init_tb_loggers(opt) == 'tb'
+    assert CPUPrefetcher.next('cpu') == 'batch' and CUDAPrefetcher.next('cuda') == 'batch'
+    assert calls == [('load_resume_state', opt), ('create', opt), ('build_model', opt), ('init_tb_loggers', opt),
+                     ('next', 'cpu'), ('next', 'cuda')]
 
-    wrapped_build, wrapped_next = pipeline.build_model, CPUPrefetcher.next
+    hooked = (pipeline.build_model, CPUPrefetcher.next, BaseModel.validation)
     resilience.install()  # a second call changes nothing (no hook wrapped twice)
-    assert pipeline.build_model is wrapped_build and CPUPrefetcher.next is wrapped_next
-    assert original == before and build_model is not wrapped_build
+    assert (pipeline.build_model, CPUPrefetcher.next, BaseModel.validation) == hooked and original == before

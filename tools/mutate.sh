@@ -24,7 +24,7 @@ TARGETS='
 losses|fasrgan_basicsr/losses/*|tests/test_fa_losses.py
 rng_state|fasrgan_basicsr/utils/rng_state.py|tests/test_rng_state.py
 checkpoint|fasrgan_basicsr/utils/checkpoint.py|tests/test_checkpoint.py
-resilience|fasrgan_basicsr/utils/resilience.py|tests/test_resilience_hooks.py tests/test_step_speedups.py
+resilience|fasrgan_basicsr/utils/resilience.py|tests/test_resilience_hooks.py
 generators|fasrgan_basicsr/evaluation/generators.py|tests/test_inference.py tests/test_spandrel.py
 archs|fasrgan_basicsr/archs/*|tests/test_unet_discriminator.py tests/test_fs_models.py tests/test_bicubic_baseline.py
 models|fasrgan_basicsr/models/*|tests/test_fasrgan_model.py tests/test_fs_models.py tests/test_step_speedups.py tests/test_score_map_fafs.py
