@@ -25,8 +25,9 @@
 #
 # Without CUDA (e.g. here) the same script runs to the end as a dry run: the cuda tests are skipped (and
 # said so) and the benchmarks run with --dry_run (tiny networks, one round; of the train-step groups only
-# FASRGAN's, to stay short: `python benchmarks/bench_train_step.py --dry_run` runs all). PYTHON (default
-# python3) and GPU_WHEELS (default .gpu_wheels) may point elsewhere for such a rehearsal.
+# FASRGAN's, to stay short: `python benchmarks/bench_train_step.py --dry_run` runs all), with every time limit
+# GPU_CHECK_CPU_SCALE (default 3) times longer. PYTHON (default python3) and GPU_WHEELS (default .gpu_wheels)
+# may point elsewhere for such a rehearsal.
 set -uo pipefail
 
 OUT=${1:?usage: bash benchmarks/gpu_check.sh OUT_DIR}
@@ -34,6 +35,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PYTHON:-python3}
 WHEELS=${GPU_WHEELS:-$REPO/.gpu_wheels}
 BUDGET=${GPU_CHECK_BUDGET:-470}
+SCALE=1  # time limits are for the GPU; a dry run on a (shared, small) CPU gets GPU_CHECK_CPU_SCALE times them
 STAGES=${GPU_CHECK_STAGES:-tests train inference compile}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -42,12 +44,15 @@ export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 cd "$REPO" || exit 2
 
 left() { echo $((BUDGET - SECONDS)); }
+t() { echo $(($1 * SCALE)); }  # a time limit, scaled
 say() { echo "[gpu_check $(printf '%4d' "$SECONDS") s] $*"; }
 wants() { [[ " $STAGES " == *" $1 "* ]]; }
 # stage NAME MAX_SECONDS RESERVE CMD...: runs CMD with a limit of min(MAX_SECONDS, time left − RESERVE)
 stage() {
     local name=$1 max=$2 reserve=$3
     shift 3
+    max=$(t "$max")
+    reserve=$(t "$reserve")
     local limit=$(( $(left) - reserve ))
     (( limit > max )) && limit=$max
     if (( limit < 30 )); then
@@ -105,9 +110,11 @@ else
     TRAIN_MODE=(--dry_run)
     INFER_MODE=(--dry_run)
     DRY_GROUPS=1
+    SCALE=${GPU_CHECK_CPU_SCALE:-3}
+    BUDGET=$((BUDGET * SCALE))
     say "NO CUDA DEVICE: the cuda tests are skipped (pytest reports each) and the benchmarks run as a dry run" \
         "(tiny networks, one round) on the CPU, FASRGAN's groups only (the others: bench_train_step.py --dry_run):" \
-        "they prove the commands start and finish; their times mean nothing"
+        "they prove the commands start and finish; their times mean nothing. Time limits ×$SCALE: budget $BUDGET s"
 fi
 
 # ------------------------------------------------------------------------------------------- the cuda tests
@@ -129,7 +136,7 @@ if wants train; then
     groups=FASRGAN,FA+Fs-SRGAN,Fs-SRGAN
     (( DRY_GROUPS )) && groups=FASRGAN
     stage "train-step benchmark" 150 90 "$PY" benchmarks/bench_train_step.py --device "$DEVICE" "${TRAIN_MODE[@]}" \
-        --models "$groups" --child_timeout 110 --out_dir "$OUT"
+        --models "$groups" --child_timeout "$(t 110)" --out_dir "$OUT"
 else
     say "SKIPPED train-step benchmark: not in GPU_CHECK_STAGES"
 fi
@@ -140,7 +147,7 @@ if wants inference; then
             continue
         fi
         stage "inference benchmark $precision" 45 40 "$PY" benchmarks/bench_inference.py --device "$DEVICE" \
-            --precision "$precision" --child_timeout 40 --out_dir "$OUT" "${INFER_MODE[@]}"
+            --precision "$precision" --child_timeout "$(t 40)" --out_dir "$OUT" "${INFER_MODE[@]}"
     done
 else
     say "SKIPPED inference benchmark: not in GPU_CHECK_STAGES"
@@ -149,7 +156,7 @@ if wants compile; then  # compilation takes long: with the time that is left, FA
     groups="FASRGAN compiled,FA+Fs-SRGAN compiled,Fs-SRGAN compiled"
     (( DRY_GROUPS )) && groups="FASRGAN compiled"
     stage "train-step benchmark, torch.compile" 600 0 "$PY" benchmarks/bench_train_step.py --device "$DEVICE" \
-        "${TRAIN_MODE[@]}" --models "$groups" --tag compiled --child_timeout 150 --out_dir "$OUT"
+        "${TRAIN_MODE[@]}" --models "$groups" --tag compiled --child_timeout "$(t 150)" --out_dir "$OUT"
 else
     say "SKIPPED train-step benchmark, torch.compile: not in GPU_CHECK_STAGES"
 fi
