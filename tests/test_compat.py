@@ -6,6 +6,7 @@ import torch
 
 import fasrgan_basicsr  # noqa: F401
 from fasrgan_basicsr import compat
+from fasrgan_basicsr.utils.checkpoint import CheckpointError
 
 
 def test_basicsr_imports_and_degradations_use_the_alias():
@@ -81,5 +82,5 @@ def test_auto_resume_skips_an_unreadable_newest_state_or_broken_network_checkpoi
 def test_an_explicit_unreadable_resume_state_is_an_error(tmp_path):
     path = tmp_path / '7.state'
     path.write_bytes(b'not a state')
-    with pytest.raises(ValueError, match=r'path:resume_state: .*7.state cannot be resumed from'):
+    with pytest.raises(CheckpointError, match=r'7.state: refused — it holds pickled objects'):
         compat.load_resume_state(_opt(tmp_path, auto_resume=False, resume_state=str(path)))
