@@ -1,10 +1,10 @@
 """check_options: each problem named with its key path; all reported at once."""
 from urllib.error import URLError
 
-import pytest
-from conftest import build_training_model, tiny_options
+import torch
+from conftest import tiny_options
 
-from fasrgan_basicsr.utils.options_check import OptionsError, check_options
+from fasrgan_basicsr.utils.options_check import OptionsError, check_options, vgg_weights_problem
 
 
 def problems(opt):
@@ -56,10 +56,14 @@ def test_missing_vgg_weights_offline_is_a_clear_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(vgg.VGG19_Weights.IMAGENET1K_V1, 'get_state_dict', offline, raising=False)
     monkeypatch.chdir(tmp_path)
-    perceptual = {'type': 'PerceptualLoss', 'layer_weights': {'conv5_4': 1}}
-    data = {'train_gt': '.', 'train_lq': '.', 'val_gt': '.', 'val_lq': '.'}
-    with pytest.raises(RuntimeError, match=r'VGG19 weights needed by train.perceptual_opt .*vgg19-dcbb9e9d.pth'):
-        build_training_model(tiny_options(data, perceptual_opt=perceptual), tmp_path)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    problem = vgg_weights_problem('vgg19')
+    assert problem == ('the VGG19 weights are not on this machine and could not be downloaded (URLError: <urlopen '
+                       f'error no network>); put vgg19-dcbb9e9d.pth in {tmp_path}/torch_home/hub/checkpoints/'
+                       'vgg19-dcbb9e9d.pth or in experiments/pretrained_models/vgg19-dcbb9e9d.pth.')
+    (tmp_path / 'torch_home' / 'hub' / 'checkpoints').mkdir(parents=True)
+    torch.save({'features.0.weight': torch.zeros(1)}, tmp_path / 'torch_home/hub/checkpoints/vgg19-dcbb9e9d.pth')
+    assert vgg_weights_problem('vgg19') is None  # found in the cache: nothing is downloaded
 
 
 def test_unknown_keys_in_the_plugin_sections(tiny_data):
@@ -81,7 +85,10 @@ def test_fine_grained_options_on_a_model_without_attention(tiny_data):
     fs_g = {'type': 'FsRRDBNet', 'num_feat': 8, 'num_grow_ch': 4, 'num_shared_block': 1, 'num_block': 1}
     opt = tiny_options(tiny_data, model_type='FsSRGANModel', network_g=fs_g)
     found = problems(opt)
-    assert {p.split(':')[1] for p in found} == {'map_gan_opt', 'attention_opt'}
+    assert {p.split(':')[1] for p in found if p.startswith('train:')} == {'map_gan_opt', 'attention_opt'}
+    assert any(p.startswith('network_d:type: UNetDiscriminatorFA returns (score, score map) but FsSRGANModel')
+               for p in found)
+    opt['network_d'] = {'type': 'VGGFeatureDiscriminator', 'num_in_ch': 8, 'num_feat': 4, 'input_size': 32}
     opt['train'].update(map_gan_opt=None, attention_opt=None, share_extractor=False)
     assert problems({**opt, 'train': {k: v for k, v in opt['train'].items() if v is not None}}) == []
 
