@@ -24,6 +24,7 @@ setup(
         'scikit-image',
         'tensorboard',
         'tqdm',
+        'setuptools; python_version >= "3.12"',  # basicsr imports distutils, which 3.12 removed (setuptools has it)
         'spandrel',  # chaiNNer's / ComfyUI's model loader: tests and spandrel_support.py
         'safetensors',  # export.py
         'onnx',  # export.py (torch's ONNX exporter)
