@@ -499,3 +499,22 @@ def test_lpips_alexnet_that_would_run_code_is_refused_and_reported_as_nan(tmp_pa
     finally:
         lpips_metric.clear_cache()
     assert not marker.exists()
+
+
+def test_a_validation_pair_whose_gt_is_smaller_than_scale_times_lq_names_both_files(tiny_data, tmp_path):
+    """BasicSR crops a larger validation GT to scale × LQ, but a smaller one would reach the metrics misaligned."""
+    import shutil
+
+    import cv2
+    from basicsr.data import build_dataset
+
+    from fasrgan_basicsr.utils.dataset_check import CheckedDataset, DatasetError
+    gt_dir = Path(shutil.copytree(tiny_data['val_gt'], tmp_path / 'gt'))
+    gt = sorted(gt_dir.iterdir())[0]
+    cv2.imwrite(str(gt), cv2.imread(str(gt))[:-4])
+    opt = dict(tiny_options(tiny_data)['datasets']['val'], dataroot_gt=str(gt_dir), phase='val', scale=4)
+    dataset = CheckedDataset(build_dataset(opt), 'dataset tiny_val (val)')
+    with pytest.raises(DatasetError) as info:
+        dataset[0]
+    assert str(info.value).startswith(f'dataset tiny_val (val): GT {gt} is 64×44 but LQ ') and \
+        str(info.value).endswith('chelseax4.png is 16×12; expected GT = 4 × LQ (scale: 4).')

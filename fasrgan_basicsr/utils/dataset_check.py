@@ -19,8 +19,6 @@ from torch.utils.data import Dataset
 
 from .cli import UserError
 
-IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm')
-
 
 class DatasetError(UserError):
     """A dataset problem; the message names the dataset option, the file or LMDB key and what was expected."""
@@ -168,11 +166,16 @@ def _sample_problem(files, scale, file_client):
                 return what
             images[key] = (img.shape[:2], what)
     if scale and len(images) == 2:
-        (gt, gt_what), (lq, lq_what) = images['gt'], images['lq']
-        if gt != (lq[0] * scale, lq[1] * scale):
-            return (f'GT {gt_what} is {gt[1]}×{gt[0]} but LQ {lq_what} is {lq[1]}×{lq[0]}; '
-                    f'expected GT = {scale} × LQ (scale: {scale})')
+        return _scale_problem(*images['gt'], *images['lq'], scale)
     return None
+
+
+def _scale_problem(gt, gt_what, lq, lq_what, scale):
+    """The message when GT (``(h, w)``) is not ``scale`` × LQ, else None."""
+    if tuple(gt) == (lq[0] * scale, lq[1] * scale):
+        return None
+    return (f'GT {gt_what} is {gt[1]}×{gt[0]} but LQ {lq_what} is {lq[1]}×{lq[0]}; '
+            f'expected GT = {scale} × LQ (scale: {scale})')
 
 
 class CheckedDataset(Dataset):
@@ -215,11 +218,10 @@ class CheckedDataset(Dataset):
         scale = (getattr(self.dataset, 'opt', None) or {}).get('scale')
         if not (isinstance(item, dict) and scale and 'gt' in item and 'lq' in item):
             return
-        gt, lq = tuple(item['gt'].shape[-2:]), tuple(item['lq'].shape[-2:])
-        if gt != (lq[0] * scale, lq[1] * scale):
-            raise DatasetError(
-                f'{self.label}: GT {files.get("gt_path", "?")} is {gt[1]}×{gt[0]} but LQ {files.get("lq_path", "?")} '
-                f'is {lq[1]}×{lq[0]}; expected GT = {scale} × LQ (scale: {scale}).')
+        problem = _scale_problem(item['gt'].shape[-2:], files.get('gt_path', '?'), item['lq'].shape[-2:],
+                                 files.get('lq_path', '?'), scale)
+        if problem:
+            raise DatasetError(f'{self.label}: {problem}.')
 
 
 def wrap_build_dataset(build_dataset):
