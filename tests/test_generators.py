@@ -1,4 +1,6 @@
 """evaluation/generators.py piece by piece: options read from key shapes, refusals, loading, tiling, timing."""
+import warnings
+
 import pytest
 import torch
 from basicsr.archs import build_network
@@ -32,7 +34,8 @@ def test_block_count_is_the_highest_index_plus_one_of_exactly_that_prefix():
 def test_rrdbnet_options_of_every_scale_and_input(num_in_ch, scale):
     opt = dict(type='RRDBNet', num_in_ch=num_in_ch, num_out_ch=num_in_ch, scale=scale, num_feat=8, num_block=2,
                num_grow_ch=4)
-    assert generator_options(build_network(dict(opt)).state_dict()) == opt
+    found = generator_options(build_network(dict(opt)).state_dict())
+    assert found == opt and all(type(found[k]) is type(v) for k, v in opt.items())  # ints, not 3.0
 
 
 def test_rrdbnet_whose_input_is_no_pixel_unshuffle_of_its_output_is_refused():
@@ -141,6 +144,26 @@ def test_load_generator_prefers_ema_weights_in_eval_mode(tmp_path):
     assert all(torch.equal(v, plain[k]) for k, v in net.state_dict().items())
 
 
+def test_param_keys_choose_the_set_that_is_read(tmp_path):
+    opt = dict(type='MSRResNet', num_in_ch=3, num_out_ch=3, num_feat=8, num_block=1, upscale=2)
+    plain = build_network(dict(opt)).state_dict()
+    torch.save({'params': plain, 'params_ema': {'enc1.weight': zeros(1)}}, tmp_path / 'g.pth')
+    net, found = load_generator(str(tmp_path / 'g.pth'), param_keys=('params',))
+    assert found == opt and all(torch.equal(v, plain[k]) for k, v in net.state_dict().items())
+    with pytest.raises(NotAGeneratorError, match=r'g.pth: not a generator of this project .*UNetDiscriminatorFA'):
+        load_generator(str(tmp_path / 'g.pth'))
+
+
+def test_a_forced_arch_is_what_the_checkpoint_is_read_as(tmp_path):
+    torch.save(build_network(dict(type='RRDBNet', num_in_ch=3, num_out_ch=3, num_feat=8, num_block=1,
+                                 num_grow_ch=4)).state_dict(),
+               tmp_path / 'g.pth')
+    assert load_generator(str(tmp_path / 'g.pth'), arch='RRDBNet')[1]['type'] == 'RRDBNet'
+    with pytest.raises(NotAGeneratorError, match=rf"^{tmp_path / 'g.pth'}: its weights do not fit a MSRResNet "
+                                                 r"\('body.0.conv1.weight'\)"):
+        load_generator(str(tmp_path / 'g.pth'), arch='MSRResNet')
+
+
 def test_an_unreadable_or_unfitting_checkpoint_is_not_a_generator(tmp_path):
     (tmp_path / 'cut.pth').write_bytes(b'PK\x03\x04 not a whole zip')
     with pytest.raises(NotAGeneratorError, match=r'cut.pth: not a readable checkpoint .* Expected a generator '
@@ -217,6 +240,19 @@ def test_mixed_precision_output_is_float32_close_to_full_precision(tile):
     bf16 = upscale(net, lr, 2, tile=tile, tile_pad=1, amp_dtype=torch.bfloat16)
     assert bf16.dtype == torch.float32 and not torch.equal(bf16, full)  # it did run in bfloat16
     assert torch.allclose(bf16, full, atol=0.05)
+
+
+def test_fp16_runs_in_fp16_and_full_precision_without_autocast():
+    torch.manual_seed(0)
+    net, lr = Radius1().eval(), torch.rand(1, 3, 6, 6)
+    full = upscale(net, lr, 2)
+    fp16 = upscale(net, lr, 2, amp_dtype=torch.float16)
+    bf16 = upscale(net, lr, 2, amp_dtype=torch.bfloat16)
+    assert fp16.dtype == torch.float32 and not torch.equal(fp16, full) and not torch.equal(fp16, bf16)
+    assert (fp16 - full).abs().max() < (bf16 - full).abs().max()  # 10 bits of mantissa against 7
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # e.g. "In CPU autocast, but the target dtype is not supported"
+        assert torch.equal(upscale(net, lr, 2), full)
 
 
 def test_the_output_is_assembled_where_asked_and_carries_no_graph():

@@ -9,7 +9,8 @@
 # tests that cover that module only. mutmut keeps its verdicts there: a rerun retests only the
 # functions (or tests) that changed. Prints per module the score and each surviving mutant that
 # docs/equivalent_mutants.md does not explain; `cd $MUTATE_DIR/<module> && mutmut show NAME` shows one.
-# Exit status: 0 when every survivor is listed as equivalent, 1 otherwise.
+# Exit status: 0 when every survivor is listed as equivalent, 1 when some is not, 2 when a module could not run
+# (its tests failed unmutated, or mutmut failed: the end of its run.log is shown).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +26,7 @@ losses|fasrgan_basicsr/losses/*|tests/test_fa_losses.py
 rng_state|fasrgan_basicsr/utils/rng_state.py|tests/test_rng_state.py
 checkpoint|fasrgan_basicsr/utils/checkpoint.py|tests/test_checkpoint.py
 resilience|fasrgan_basicsr/utils/resilience.py|tests/test_resilience_hooks.py
-generators|fasrgan_basicsr/evaluation/generators.py|tests/test_inference.py tests/test_spandrel.py
+generators|fasrgan_basicsr/evaluation/generators.py|tests/test_generators.py tests/test_inference.py
 archs|fasrgan_basicsr/archs/*|tests/test_unet_discriminator.py tests/test_fs_models.py tests/test_bicubic_baseline.py
 models|fasrgan_basicsr/models/*|tests/test_fasrgan_model.py tests/test_fs_models.py tests/test_step_speedups.py tests/test_score_map_fafs.py
 datasets_prep|datasets_prep/common.py datasets_prep/create_lmdb.py datasets_prep/staging.py|tests/test_datasets_prep_pairing.py
@@ -39,7 +40,8 @@ if [ $# -eq 0 ]; then
     set -- $(printf '%s\n' "$TARGETS" | awk -F'|' 'NF == 3 {print $1}')
 fi
 
-status=0
+survivors=0
+broken=0
 for module in "$@"; do
     line=$(row "$module")
     if [ -z "$line" ]; then
@@ -87,8 +89,8 @@ EOF_RESET
         "$MUTMUT" run >run.log 2>&1 || { tail -40 run.log; exit 2; }
         "$MUTMUT" export-cicd-stats >/dev/null
         "$MUTMUT" results --all true >results.txt
-    ) || { status=2; continue; }
-    "$PY" - "$work" "$module" "$EQUIVALENTS" <<'EOF' || status=1
+    ) || { echo "$module: could not run (see $work/run.log)" >&2; broken=1; continue; }
+    "$PY" - "$work" "$module" "$EQUIVALENTS" <<'EOF' || survivors=1
 import json, re, sys
 work, module, equivalents_file = sys.argv[1:]
 stats = json.load(open(f'{work}/mutants/mutmut-cicd-stats.json'))
@@ -111,4 +113,5 @@ for name, verdict in unexplained:
 sys.exit(1 if unexplained else 0)
 EOF
 done
-exit $status
+[ $broken -eq 0 ] || exit 2
+exit $survivors
