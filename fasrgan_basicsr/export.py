@@ -16,6 +16,10 @@ after the checkpoint (``-n`` to choose another name):
 - ``<name>.pth`` (``--format pth``, not written by default): ``{'params': <the same weights>}``, a
   BasicSR checkpoint with plain key names; what a feature-sharing checkpoint written before plain names
   (``extractor.*`` keys) needs for tools that do not know this project.
+- A generator that computes no BasicSR arch (``FsRRDBNet`` with ``layout: stacked``, the authors' release
+  layout) has no plain names: its safetensors file keeps this project's names (for ``build_network`` with
+  the metadata's options; spandrel, chaiNNer, ComfyUI and BasicSR's ``RRDBNet`` cannot load it, as the
+  export says), ``--format pth`` is refused, and ONNX is the way to take it elsewhere.
 - ``--fp16``: also ``<name>_fp16.<format>`` (float16 weights; the fp16 ONNX graph takes and returns float16).
 
 Each ONNX file is run once in onnxruntime against the torch network and the largest difference printed.
@@ -43,6 +47,7 @@ from fasrgan_basicsr.utils.checkpoint import atomic_torch_save
 from fasrgan_basicsr.utils.cli import UserError, run_cli
 
 FORMATS = ('safetensors', 'onnx', 'pth')
+PLAIN_ARCHS = ('RRDBNet', 'MSRResNet')  # BasicSR's own archs: what other tools load
 DEFAULT_FORMATS = ('safetensors', 'onnx')
 #: the lowest opset torch's ONNX exporter converts these generators to (it builds opset 18 and converts down)
 MIN_OPSET = 17
@@ -147,14 +152,22 @@ def main(argv=None):
     planned = targets(args)
     net, opt = load_generator(args.input)
     plain_opt = generator_options(net.state_dict(), path=args.input)  # an Fs generator writes the plain arch
+    plain = plain_opt['type'] in PLAIN_ARCHS
+    if not plain and 'pth' in args.format:
+        raise UserError(f'--format pth: {args.input} is a {opt["type"]} with layout {opt.get("layout")!r}, which '
+                        f'computes no BasicSR arch, so it has no plain key names; export safetensors or onnx.')
     os.makedirs(args.output, exist_ok=True)
     print(f'{args.input}: {opt["type"]}, ×{network_scale(opt)}'
-          + (f', written as {plain_opt["type"]} with {plain_opt["num_block"]} blocks' if opt != plain_opt else ''))
+          + (f', written as {plain_opt["type"]} with {plain_opt["num_block"]} blocks' if opt != plain_opt else '')
+          + ('' if plain else f' (layout {opt.get("layout")!r}: not a plain {" or ".join(PLAIN_ARCHS)}; spandrel, '
+             f'chaiNNer, ComfyUI and BasicSR\'s archs cannot load its weights; the ONNX file runs anywhere)'))
     for fmt, dtype, path in planned:
         precision = 'float16' if dtype == torch.float16 else 'float32'
         if fmt == 'safetensors':
             save_safetensors(net, opt, plain_opt, path, dtype)
-            print(f'wrote {path} ({precision} weights, BasicSR {plain_opt["type"]} key names)')
+            names = f'BasicSR {plain_opt["type"]} key names' if plain else \
+                f'this project\'s {opt["type"]} key names; build it from the metadata\'s network_g'
+            print(f'wrote {path} ({precision} weights, {names})')
         elif fmt == 'pth':
             atomic_torch_save({'params': weights(net, dtype)}, path)
             print(f'wrote {path} ({precision} weights under "params", BasicSR {plain_opt["type"]} key names)')

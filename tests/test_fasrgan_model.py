@@ -1,4 +1,5 @@
 """FASRGANModel / SRGANFAModel in-process: which parameters each update trains, and the loss terms."""
+import math
 from collections import OrderedDict
 
 import pytest
@@ -99,6 +100,48 @@ def test_loss_terms_equal_the_paper_formulas(model):
         assert list(got) == list(want)
         for k in want:
             assert got[k].item() == pytest.approx(want[k].item(), rel=1e-6), k
+
+
+def test_srgan_fa_terms_follow_the_standard_gan_convention(tmp_path):
+    """SRGAN_FA (standard GAN): map terms in the form of SRGAN's whole-image terms, none halved, and the
+    generator's fine term only on its own output. Hand-computed on fixed, asymmetric scores and maps."""
+    m = build_training_model(tiny_options(DATA, name='s', model_type='SRGANFAModel'), tmp_path)
+    from fasrgan_basicsr.models.gan_step import DiscriminatorOutput
+    out = torch.tensor([0.25, 0.5, 0.75, 1.0]).view(1, 1, 2, 2).expand(1, 3, 2, 2)
+    gt = torch.zeros(1, 3, 2, 2)
+    m_r = torch.tensor([0.5, -1.0, 2.0, 0.0]).view(1, 1, 2, 2).expand(1, 3, 2, 2)
+    m_f = torch.tensor([-2.0, 1.0, 0.0, 3.0]).view(1, 1, 2, 2).expand(1, 3, 2, 2)
+    real = DiscriminatorOutput(torch.tensor([[2.0]]), m_r)
+    fake = DiscriminatorOutput(torch.tensor([[-1.0]]), m_f)
+
+    def softplus(x):  # BCE(x, 1) = softplus(-x), BCE(x, 0) = softplus(x)
+        return math.log1p(math.exp(x))
+
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    pix = mean([0.25, 0.5, 0.75, 1.0])
+    weight = [1 - 1 / (1 + math.exp(-x)) for x in (-2.0, 1.0, 0.0, 3.0)]  # 1 - σ(M_f)
+    expected_g = {'l_g_pix': 1e-2 * pix, 'l_g_gan': 5e-3 * softplus(1.0),
+                  'l_g_fine': 5e-3 * mean([softplus(-x) for x in (-2.0, 1.0, 0.0, 3.0)]),
+                  'l_g_attention': 1e-2 * mean([w * v for w, v in zip(weight, (0.25, 0.5, 0.75, 1.0))])}
+    expected_d = {'l_d_real': softplus(-2.0), 'l_d_fake': softplus(-1.0),
+                  'l_d_map_real': mean([softplus(-x) for x in (0.5, -1.0, 2.0, 0.0)]),
+                  'l_d_map_fake': mean([softplus(x) for x in (-2.0, 1.0, 0.0, 3.0)])}
+    with torch.no_grad():
+        got_g = m.generator_loss_terms(out, gt, real, fake)
+        got_d = m.discriminator_loss_terms(real, fake)
+    for got, want in ((got_g, expected_g), (got_d, expected_d)):
+        assert list(got) == list(want)
+        for k in want:
+            assert got[k].item() == pytest.approx(want[k], rel=1e-6), k
+    # the same scores through FASRGAN (relativistic): the map terms are halved and G's has both sides
+    fa = build_training_model(tiny_options(DATA, name='f'), tmp_path)
+    with torch.no_grad():
+        fa_g = fa.generator_loss_terms(out, gt, real, fake)
+        fa_d = fa.discriminator_loss_terms(real, fake)
+    assert fa_d['l_d_map_real'].item() == pytest.approx(expected_d['l_d_map_real'] / 2, rel=1e-6)
+    assert fa_g['l_g_fine'].item() == pytest.approx(
+        5e-3 * (mean([softplus(x) for x in (0.5, -1.0, 2.0, 0.0)]) +
+                mean([softplus(-x) for x in (-2.0, 1.0, 0.0, 3.0)])) / 2, rel=1e-6)
 
 
 def test_logging_covers_every_term_and_the_map_means_and_ema_moves(model):

@@ -4,6 +4,8 @@ from torch import nn as nn
 from torch.nn import functional as F
 from torch.nn.utils import spectral_norm
 
+from .weight_init import check_weight_init, kaiming_init_
+
 NORM_TYPES = ('batch', 'none', 'spectral')
 
 
@@ -13,14 +15,17 @@ def _conv(in_ch, out_ch, kernel_size, norm):
 
 
 class DoubleConv(nn.Sequential):
-    """(3×3 conv → norm → ReLU) × 2; the stage of the UNet discriminator (paper Fig. 3)."""
+    """(3×3 conv → norm → ReLU) × 2; the stage of the UNet discriminator (paper Fig. 3).
 
-    def __init__(self, in_ch, out_ch, norm='batch'):
+    ``first_bn_eps``: the eps of the first BatchNorm (the second keeps PyTorch's 1e-5).
+    """
+
+    def __init__(self, in_ch, out_ch, norm='batch', first_bn_eps=1e-5):
         layers = []
-        for ch in (in_ch, out_ch):
+        for ch, eps in ((in_ch, first_bn_eps), (out_ch, 1e-5)):
             layers.append(_conv(ch, out_ch, 3, norm))
             if norm == 'batch':
-                layers.append(nn.BatchNorm2d(out_ch))
+                layers.append(nn.BatchNorm2d(out_ch, eps=eps))
             layers.append(nn.ReLU(inplace=True))
         super().__init__(*layers)
 
@@ -45,6 +50,12 @@ class UNetDiscriminatorFA(nn.Module):
             training ``gt_size``, 128 in the paper). Must be a multiple of 8.
         norm (str): ``'batch'`` (the authors), ``'none'`` or ``'spectral'`` (spectral norm on every
             conv and linear layer, no BatchNorm).
+        bn_eps_as_channels (bool): The first BatchNorm of every double conv gets eps = its channel count
+            (64, 128 or 256) instead of 1e-5: the authors' release constructs it as
+            ``nn.BatchNorm2d(out_ch, out_ch)`` (``models/modules/architecture.py``, ``double_conv``), whose
+            second positional argument is eps. Default: False (the paper's BatchNorm).
+        weight_init (str): ``'default'`` (PyTorch's) or ``'kaiming'`` (the authors' release: Kaiming normal,
+            fan_in, scale 1, zero biases; :mod:`.weight_init`).
 
     Shapes:
         forward: ``(B, num_in_ch, input_size, input_size)`` → ``(score (B, 1), map_logits
@@ -52,8 +63,10 @@ class UNetDiscriminatorFA(nn.Module):
         score_map: ``(B, num_in_ch, H, W)`` with H, W multiples of 8 → ``(B, map_channels, H, W)``.
     """
 
-    def __init__(self, num_in_ch=3, num_feat=64, map_channels=3, input_size=128, norm='batch'):
+    def __init__(self, num_in_ch=3, num_feat=64, map_channels=3, input_size=128, norm='batch',
+                 bn_eps_as_channels=False, weight_init='default'):
         super().__init__()
+        check_weight_init('UNetDiscriminatorFA', weight_init)
         if norm not in NORM_TYPES:
             raise ValueError(f'UNetDiscriminatorFA: norm must be one of {NORM_TYPES}, got {norm!r}.')
         if input_size % 8 != 0 or input_size <= 0:
@@ -61,21 +74,27 @@ class UNetDiscriminatorFA(nn.Module):
                              f'poolings), got {input_size}.')
         self.input_size = input_size
         f1, f2, f4 = num_feat, num_feat * 2, num_feat * 4
+
+        def stage(in_ch, out_ch):
+            return DoubleConv(in_ch, out_ch, norm, first_bn_eps=float(out_ch) if bn_eps_as_channels else 1e-5)
+
         # encoder
-        self.enc1 = DoubleConv(num_in_ch, f1, norm)
-        self.enc2 = DoubleConv(f1, f2, norm)
-        self.enc3 = DoubleConv(f2, f4, norm)
-        self.enc4 = DoubleConv(f4, f4, norm)
+        self.enc1 = stage(num_in_ch, f1)
+        self.enc2 = stage(f1, f2)
+        self.enc3 = stage(f2, f4)
+        self.enc4 = stage(f4, f4)
         # whole-image score head
         linear = spectral_norm if norm == 'spectral' else (lambda m: m)
         self.classifier = nn.Sequential(
             linear(nn.Linear(f4 * (input_size // 8)**2, 1024)), nn.LeakyReLU(0.2, inplace=True),
             linear(nn.Linear(1024, 1)))
         # decoder
-        self.dec3 = DoubleConv(f4 + f4, f2, norm)
-        self.dec2 = DoubleConv(f2 + f2, f1, norm)
-        self.dec1 = DoubleConv(f1 + f1, f1, norm)
+        self.dec3 = stage(f4 + f4, f2)
+        self.dec2 = stage(f2 + f2, f1)
+        self.dec1 = stage(f1 + f1, f1)
         self.to_map = _conv(f1, map_channels, 1, norm)
+        if weight_init == 'kaiming':
+            kaiming_init_(self)
 
     def _encode(self, x):
         if x.dim() != 4 or x.size(-1) % 8 or x.size(-2) % 8:

@@ -3,6 +3,8 @@ from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn as nn
 from torch.nn.utils import spectral_norm
 
+from .weight_init import check_weight_init, kaiming_init_
+
 NORM_TYPES = ('batch', 'none', 'spectral')
 
 
@@ -24,12 +26,15 @@ class VGGFeatureDiscriminator(nn.Module):
         input_size (int): Input height = width (the training ``gt_size``): 128 or 192 in the paper; any
             size that halves down to 3 or 4.
         norm (str): ``'batch'``, ``'none'`` or ``'spectral'``.
+        weight_init (str): ``'default'`` (PyTorch's) or ``'kaiming'`` (the authors' release: Kaiming normal,
+            fan_in, scale 1, zero biases; :mod:`.weight_init`).
 
     Shapes: ``(B, num_in_ch, input_size, input_size)`` → ``(B, 1)``.
     """
 
-    def __init__(self, num_in_ch=64, num_feat=64, input_size=192, norm='batch'):
+    def __init__(self, num_in_ch=64, num_feat=64, input_size=192, norm='batch', weight_init='default'):
         super().__init__()
+        check_weight_init('VGGFeatureDiscriminator', weight_init)
         if norm not in NORM_TYPES:
             raise ValueError(f'VGGFeatureDiscriminator: norm must be one of {NORM_TYPES}, got {norm!r}.')
         size, stages = input_size, 0
@@ -53,6 +58,8 @@ class VGGFeatureDiscriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
             wrap(nn.Linear(in_ch * size * size, 100)), nn.LeakyReLU(0.2, inplace=True), wrap(nn.Linear(100, 1)))
+        if weight_init == 'kaiming':
+            kaiming_init_(self)
 
     def forward(self, x):
         if x.shape[-2:] != (self.input_size, self.input_size):

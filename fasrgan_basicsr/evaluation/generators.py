@@ -9,13 +9,15 @@ arch              keys
 RRDBNet           ``conv_first``, ``body.<i>.rdb1.conv1`` … ``conv_body``, ``conv_up1/2``, ``conv_hr``, ``conv_last``
 MSRResNet         ``conv_first``, ``body.<i>.conv1/2``, ``upconv1`` (+ ``upconv2`` for ×4), ``conv_hr``, ``conv_last``
 FsRRDBNet         ``extractor.conv_first``, ``extractor.body.<i>.rdb1…``, ``body.<j>.rdb1…``, ``conv_up1/2`` …
+                  (+ ``conv_entry``: ``layout: stacked``, the authors' release)
 FsMSRResNet       ``extractor.conv_first``, ``extractor.body.<i>.conv1…``, ``body.<j>.conv1…``, ``upconv1/2`` …
 Bicubic           no weights (the baseline)
 ================  ===========================================================================
 
 The feature-sharing generators write the plain names (``archs/fs_split.py``): their checkpoints are
 recognised as the ``RRDBNet`` / ``MSRResNet`` of E + G blocks that they compute exactly. The
-``extractor.*`` rows are the names of Fs checkpoints written before, still recognised and loaded.
+``extractor.*`` rows are the names of Fs checkpoints written before, still recognised and loaded, and of
+``FsRRDBNet`` with ``layout: stacked``, which is no plain ``RRDBNet`` and keeps its own names.
 
 ``num_feat`` = ``conv_first`` output channels, ``num_grow_ch`` = ``rdb1.conv1`` output channels,
 block counts = the number of distinct ``body`` indices, ``num_out_ch`` = ``conv_last`` output channels.
@@ -59,9 +61,12 @@ def _rrdbnet(state):
 def _fs_rrdbnet(state):
     num_feat, num_in_ch = _shape(state, 'extractor.conv_first.weight')[:2]
     _shape(state, 'conv_up2.weight')
-    return dict(type='FsRRDBNet', num_in_ch=num_in_ch, num_out_ch=_shape(state, 'conv_last.weight')[0],
-                num_feat=num_feat, num_shared_block=_block_count(state, 'extractor.body.'),
-                num_block=_block_count(state, 'body.'), num_grow_ch=_shape(state, 'body.0.rdb1.conv1.weight')[0])
+    opt = dict(type='FsRRDBNet', num_in_ch=num_in_ch, num_out_ch=_shape(state, 'conv_last.weight')[0],
+               num_feat=num_feat, num_shared_block=_block_count(state, 'extractor.body.'),
+               num_block=_block_count(state, 'body.'), num_grow_ch=_shape(state, 'body.0.rdb1.conv1.weight')[0])
+    if 'conv_entry.weight' in state:
+        opt['layout'] = 'stacked'
+    return opt
 
 
 def _msrresnet_upscale(state, num_feat):

@@ -17,10 +17,17 @@ class FineGrainedAttentionMixin(GANStepMixin):
     the score-map logits. Adds, from the option file's ``train`` section:
 
     - ``map_gan_opt`` (e.g. ``ScoreMapGANLoss``, ``loss_weight`` λ1): the pixel-wise adversarial
-      terms. Discriminator: ``L_M^D = ½ [BCE(M_r, 1) + BCE(M_f, 0)]`` (Eq. 3). Generator:
-      ``L_fine^G = ½ [BCE(M_r, 0) + BCE(M_f, 1)] · λ1``, the symmetric form of Eq. 3 (Eq. 7),
-      with ``M_r`` a constant for the generator, so its gradient is that of ``½ BCE(M_f, 1)``.
-      The halves follow the authors' release and ESRGAN's averaging of two-sided terms.
+      terms, in the same form as the model's whole-image terms (``train.relativistic``):
+
+      - relativistic hosts (FASRGAN, FA+Fs-SRGAN): discriminator ``L_M^D = ½ [BCE(M_r, 1) + BCE(M_f, 0)]``
+        (Eq. 3), generator ``L_fine^G = ½ [BCE(M_r, 0) + BCE(M_f, 1)] · λ1``, the symmetric form of Eq. 3
+        (Eq. 7); both halved like the relativistic whole-image terms (ESRGAN's averaging of two-sided
+        terms, as the authors' release does for both);
+      - standard GAN hosts (SRGAN_FA): ``L_M^D = BCE(M_r, 1) + BCE(M_f, 0)`` (Eq. 3 as written) and
+        ``L_fine^G = BCE(M_f, 1) · λ1``, exactly as SRGAN's whole-image terms ``BCE(C_r, 1) + BCE(C_f, 0)`` and
+        ``BCE(C_f, 1)``: not halved, and the generator's term only on its own output.
+
+      ``M_r`` is a constant for the generator unless the discriminator reads a shared extractor.
     - ``attention_opt`` (``AttentionL1Loss``, ``loss_weight`` λ2):
       ``L_attention = mean((1 − M_f) ⊙ |G(I_LR) − I_HR|)`` with ``M_f`` detached (Eq. 9).
 
@@ -57,9 +64,11 @@ class FineGrainedAttentionMixin(GANStepMixin):
 
     def generator_loss_terms(self, output, gt, real, fake):
         terms = super().generator_loss_terms(output, gt, real, fake)
-        if self.cri_map_gan:
+        if self.cri_map_gan and self.relativistic:
             terms['l_g_fine'] = (self.cri_map_gan(self._require_map(real), False, is_disc=False) +
                                  self.cri_map_gan(self._require_map(fake), True, is_disc=False)) / 2
+        elif self.cri_map_gan:
+            terms['l_g_fine'] = self.cri_map_gan(self._require_map(fake), True, is_disc=False)
         if self.cri_attention:
             terms['l_g_attention'] = self.cri_attention(output, gt, self._require_map(fake))
         return terms
@@ -67,8 +76,9 @@ class FineGrainedAttentionMixin(GANStepMixin):
     def discriminator_loss_terms(self, real, fake):
         terms = super().discriminator_loss_terms(real, fake)
         if self.cri_map_gan:
-            terms['l_d_map_real'] = self.cri_map_gan(self._require_map(real), True, is_disc=True) / 2
-            terms['l_d_map_fake'] = self.cri_map_gan(self._require_map(fake), False, is_disc=True) / 2
+            sides = 2 if self.relativistic else 1  # halved as the whole-image terms are (class docstring)
+            terms['l_d_map_real'] = self.cri_map_gan(self._require_map(real), True, is_disc=True) / sides
+            terms['l_d_map_fake'] = self.cri_map_gan(self._require_map(fake), False, is_disc=True) / sides
         return terms
 
     def discriminator_output_stats(self, real, fake):
