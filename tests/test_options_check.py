@@ -119,3 +119,23 @@ def test_pretrained_weights_are_checked_before_training(tiny_data, tmp_path):
     found = problems(opt)
     assert found[0].startswith('path:pretrain_network_g: ') and 'refused' in found[0]
     assert found[1].startswith("path:pretrain_network_d: '") and 'does not exist' in found[1]
+
+
+def test_a_validation_metric_whose_package_is_missing_gets_one_line_before_training(tiny_data, capsys, monkeypatch):
+    import importlib.util
+
+    from fasrgan_basicsr import compat
+    opt = tiny_options(tiny_data)
+    opt['val']['metrics']['pi'] = {'type': 'calculate_pi', 'crop_border': 4, 'better': 'lower'}
+    find_spec = importlib.util.find_spec
+    for installed in (False, True):
+        monkeypatch.setattr(importlib.util, 'find_spec',
+                            lambda name, *a: (find_spec('math') if installed else None) if name == 'pyiqa' else
+                            find_spec(name, *a))
+        monkeypatch.setattr(compat, 'PENDING_LOG', [])
+        assert problems(opt) == []
+        expected = [] if installed else [
+            'val:metrics:pi: calculate_pi needs pyiqa, which is not installed (pip install -e .[pi]); it is logged as '
+            'nan and the other metrics are computed.']
+        assert compat.PENDING_LOG == expected  # written into the run's log once it exists
+        assert capsys.readouterr().err.splitlines() == [f'WARNING: {m}' for m in expected]

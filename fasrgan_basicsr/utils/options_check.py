@@ -5,6 +5,7 @@
 expected, instead of a traceback from deep inside BasicSR or torch.
 """
 import difflib
+import importlib.util
 import inspect
 import os
 import re
@@ -422,3 +423,20 @@ def check_options(opt, opt_file=None):
         _check_perceptual(opt, problems)
     if problems:
         raise OptionsError(opt_file, problems)
+    _note_optional_metrics(opt)
+
+
+#: metrics whose value needs an optional package: the package, and how to install it
+OPTIONAL_METRICS = {'calculate_pi': ('pyiqa', 'pip install -e .[pi]'),
+                    'calculate_ma': ('pyiqa', 'pip install -e .[pi]')}
+
+
+def _note_optional_metrics(opt):
+    """One warning (on stderr and in the run's log) per validation metric whose optional package is missing."""
+    from fasrgan_basicsr.compat import warn_early
+
+    for name, metric in ((opt.get('val') or {}).get('metrics') or {}).items():
+        package, install = OPTIONAL_METRICS.get(metric.get('type'), (None, None))
+        if package and importlib.util.find_spec(package) is None:
+            warn_early(f'val:metrics:{name}: {metric["type"]} needs {package}, which is not installed ({install}); '
+                       f'it is logged as nan and the other metrics are computed.')
