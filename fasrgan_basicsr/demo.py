@@ -10,8 +10,11 @@
    ``visualize_score_map.py`` (HR | SR | M on the absolute scale | M stretched), printing their range.
 
 Every step runs the real entry points (``fasrgan_basicsr/train.py``, ``test.py``) as a user would.
-Run from the repository root: ``python -m fasrgan_basicsr.demo``.
+Run from the repository root: ``python -m fasrgan_basicsr.demo``. ``--root DIR`` puts ``datasets/demo``,
+``experiments``, ``results`` and ``tb_logger`` under DIR instead of the repository; ``--iterations N``
+trains each network N iterations instead of the option files' totals (a smoke run: the tests use it).
 """
+import argparse
 import glob
 import os
 import subprocess
@@ -29,11 +32,11 @@ TRAIN_PHOTOS = ['astronaut', 'coffee', 'rocket', 'motorcycle']
 VAL_PHOTOS = ['chelsea']
 
 
-def run(args, capture=False):
-    """Run a script of this package with this Python; with ``capture``, echo and return its standard output."""
+def run(args, root, capture=False):
+    """Run a script of this package with this Python in ``root``; with ``capture``, echo and return its stdout."""
     print('$', ' '.join(args), flush=True)
-    proc = subprocess.run([sys.executable] + args, cwd=ROOT, check=True, text=True,
-                          stdout=subprocess.PIPE if capture else None)
+    proc = subprocess.run([sys.executable] + args, cwd=root, check=True, text=True,
+                          env=dict(os.environ, FASRGAN_ROOT=root), stdout=subprocess.PIPE if capture else None)
     if capture:
         print(proc.stdout, end='', flush=True)
     return proc.stdout
@@ -62,38 +65,58 @@ def write_test_options(path, train_opt):
         yaml.safe_dump(opt, f, sort_keys=False)
 
 
-def main():
+def shortened(iterations):
+    """``--force_yml`` entries that train ``iterations`` iterations, validating and saving at the end."""
+    if iterations is None:
+        return []
+    return ['--force_yml', f'train:total_iter={iterations}', f'val:val_freq={iterations}',
+            f'logger:save_checkpoint_freq={iterations}', 'logger:print_freq=1']
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--root', default=ROOT, help='where datasets/, experiments/ and results/ go (default: the '
+                        'repository)')
+    parser.add_argument('--iterations', type=int, help='train each network this many iterations (default: the '
+                        'option files\' totals)')
+    args = parser.parse_args(argv)
+    if args.iterations is not None and args.iterations < 1:
+        parser.error(f'--iterations {args.iterations}: expected a positive number.')
+    root = osp.abspath(args.root)
+    os.makedirs(root, exist_ok=True)
     start = time.time()
-    data = osp.join(ROOT, 'datasets', 'demo')
+    data = osp.join(root, 'datasets', 'demo')
     write_paired_folders(osp.join(data, 'train'), TRAIN_PHOTOS, scale=4, downscale=2)
     write_paired_folders(osp.join(data, 'val'), VAL_PHOTOS, scale=4, downscale=1)
     print(f'demo data: {data} ({len(TRAIN_PHOTOS)} training, {len(VAL_PHOTOS)} validation photographs)')
 
     train = osp.join(PKG, 'train.py')
-    run([train, '-opt', 'options/demo/train_RRDBNet_PSNR_demo.yml'])
-    run([train, '-opt', 'options/demo/train_FASRGAN_demo.yml'])
+    psnr_opt, fasrgan_opt = (osp.join(ROOT, 'options', 'demo', f'train_{name}_demo.yml')
+                             for name in ('RRDBNet_PSNR', 'FASRGAN'))
+    run([train, '-opt', psnr_opt] + shortened(args.iterations), root)
+    run([train, '-opt', fasrgan_opt] + shortened(args.iterations), root)
 
-    with open(osp.join(ROOT, 'options/demo/train_FASRGAN_demo.yml')) as f:
+    with open(fasrgan_opt) as f:
         train_opt = yaml.safe_load(f)
-    test_opt = osp.join(ROOT, 'experiments', 'FASRGAN_demo', 'test_FASRGAN_demo.yml')
+    test_opt = osp.join(root, 'experiments', 'FASRGAN_demo', 'test_FASRGAN_demo.yml')
     write_test_options(test_opt, train_opt)
-    run([osp.join(PKG, 'test.py'), '-opt', test_opt])
+    run([osp.join(PKG, 'test.py'), '-opt', test_opt], root)
 
-    maps = osp.join(ROOT, 'results', 'FASRGAN_demo_test', 'score_maps')
-    models = osp.join(ROOT, 'experiments', 'FASRGAN_demo', 'models')
-    total_iter = train_opt['train']['total_iter']
-    printed = run([osp.join(PKG, 'visualize_score_map.py'), '-opt', 'options/demo/train_FASRGAN_demo.yml',
+    maps = osp.join(root, 'results', 'FASRGAN_demo_test', 'score_maps')
+    models = osp.join(root, 'experiments', 'FASRGAN_demo', 'models')
+    total_iter = args.iterations or train_opt['train']['total_iter']
+    printed = run([osp.join(PKG, 'visualize_score_map.py'), '-opt', fasrgan_opt,
                    '--net_g', checkpoint(models, 'g', total_iter), '--net_d', checkpoint(models, 'd', total_iter),
                    '-i', osp.join(data, 'val', 'LR_bicubic', 'X4'), '--hr', osp.join(data, 'val', 'HR'),
-                   '--normalize', '--overwrite', '-o', maps], capture=True)
+                   '--normalize', '--overwrite', '-o', maps], root, capture=True)
 
-    logs = sorted(glob.glob(osp.join(ROOT, 'results', 'FASRGAN_demo_test', 'test_*.log')))
+    logs = sorted(glob.glob(osp.join(root, 'results', 'FASRGAN_demo_test', 'test_*.log')))
     print(f'\nDemo finished in {time.time() - start:.0f} s.')
-    print(f'  training log and checkpoints: {osp.join(ROOT, "experiments", "FASRGAN_demo")}')
+    print(f'  training log and checkpoints: {osp.join(root, "experiments", "FASRGAN_demo")}')
     print(f'  test log (PSNR/SSIM):         {logs[-1] if logs else "missing"}')
-    print(f'  SR images:                    {osp.join(ROOT, "results", "FASRGAN_demo_test", "visualization")}')
-    print(f'  score-map panels during training: {osp.join(ROOT, "experiments", "FASRGAN_demo", "visualization")} '
-          f'(TensorBoard: tensorboard --logdir {osp.join(ROOT, "tb_logger")})')
+    print(f'  SR images:                    {osp.join(root, "results", "FASRGAN_demo_test", "visualization")}')
+    print(f'  score-map panels during training: {osp.join(root, "experiments", "FASRGAN_demo", "visualization")} '
+          f'(TensorBoard: tensorboard --logdir {osp.join(root, "tb_logger")})')
     print(f'  score maps (HR | SR | M | M stretched): {maps}')
     for line in printed.splitlines():  # "<panel>  M min … max … mean …"
         panel, _, numbers = line.partition('  M ')
