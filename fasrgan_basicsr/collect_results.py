@@ -4,8 +4,9 @@
     python fasrgan_basicsr/collect_results.py --results results -o results/tables \\
         --train_logs FASRGAN=experiments/FASRGAN_x4_DIV2K Fs-SRGAN=experiments/FsSRGAN_x4_DIV2K --curve_metric lpips
 
-Reads the newest ``test_*.log`` of every ``<results>/<name>/`` (written by ``fasrgan_basicsr/test.py``;
-BasicSR's ``*_archived_*`` copies are skipped; ``<name>_RealSR`` joins the ``<name>`` column as a
+Reads the ``test_*.log`` of every ``<results>/<name>/`` (written by ``fasrgan_basicsr/test.py``, or by
+``fasrgan_basicsr/score_outputs.py`` for other methods' published images; each dataset from the newest log that
+has it; BasicSR's ``*_archived_*`` copies are skipped; ``<name>_RealSR`` joins the ``<name>`` column as a
 ``RealSR_V3_test`` row) and writes to the output folder:
 
 - ``table.md`` / ``table.csv``: methods as columns, dataset × metric as rows (the paper's layout; best

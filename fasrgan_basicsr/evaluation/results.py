@@ -6,8 +6,9 @@ BasicSR logs each validation as::
     \t # psnr: 28.4171\tBest: 28.4171 @ 5000 iter      (the "Best" part only in training logs)
     \t # ssim: 0.8104
 
-- test logs: ``results/<name>/test_<name>_<time>.log`` (``fasrgan_basicsr/test.py``); BasicSR moves an
-  older ``results/<name>`` aside as ``<name>_archived_<time>``, which is skipped.
+- test logs: ``results/<name>/test_<name>_<time>.log`` (``fasrgan_basicsr/test.py``, and
+  ``fasrgan_basicsr/score_outputs.py`` for other methods' published images); BasicSR moves an older
+  ``results/<name>`` aside as ``<name>_archived_<time>``, which is skipped.
 - training logs: ``experiments/<name>/train_<name>_<time>.log`` (one per start or resume). A validation
   line does not say its iteration: it is the first multiple of ``val_freq`` (read from the options
   printed at the top of the log) after the previous validation and not before the last logged
@@ -71,28 +72,30 @@ def read_test_log(path):
     return {dataset: values for _, dataset, values in parse_validations(lines)}
 
 
-def newest_test_log(folder):
-    logs = sorted(Path(folder).glob('test_*.log'), key=lambda p: (p.stat().st_mtime, p.name))
-    return logs[-1] if logs else None
+def results_logs(folder):
+    """The ``test_*.log`` of a results folder, oldest first."""
+    return sorted(Path(folder).glob('test_*.log'), key=lambda p: (p.stat().st_mtime, p.name))
 
 
 def collect_results(results_root, merge_realsr=True):
-    """``{method: {dataset: {metric: value}}}`` from the newest test log of each ``results_root/<name>``.
+    """``{method: {dataset: {metric: value}}}`` from the test logs of each ``results_root/<name>``.
 
-    ``<name>_archived_<time>`` folders (BasicSR's copies of earlier runs) are skipped; with
-    ``merge_realsr``, ``<name>_RealSR`` results join the ``<name>`` method.
+    Each dataset's values come from the newest log of the folder that has that dataset: ``test.py`` leaves one
+    log per folder (BasicSR moves an earlier run aside), ``score_outputs.py`` adds one per dataset it scores.
+    ``<name>_archived_<time>`` folders (BasicSR's copies of earlier runs) are skipped; with ``merge_realsr``,
+    ``<name>_RealSR`` results join the ``<name>`` method.
     """
     results = {}
     for folder in sorted(Path(results_root).iterdir()):
         if not folder.is_dir() or '_archived_' in folder.name:
             continue
-        log = newest_test_log(folder)
-        if log is None:
-            continue
+        datasets = {}
+        for log in results_logs(folder):
+            datasets.update(read_test_log(log))
         method = folder.name
         if merge_realsr and method.endswith(REALSR_SUFFIX):
             method = method[:-len(REALSR_SUFFIX)]
-        for dataset, values in read_test_log(log).items():
+        for dataset, values in datasets.items():
             results.setdefault(method, {}).setdefault(dataset, {}).update(values)
     return results
 
