@@ -28,6 +28,12 @@ Each fix is small, idempotent and named after what it repairs:
    (:class:`fasrgan_basicsr.utils.options.OptionLoader`), so even BasicSR's own ``basicsr/train.py`` run with
    the plugin imported reads option files as plain data.
 
+6. ``RealESRGANModel`` and ``RealESRNetModel`` move their USM sharpener, JPEG simulator and training-pair
+   pool to CUDA unconditionally (``.cuda()``), so they cannot even be built on a CPU: the sharpener and the
+   JPEG simulator now go to the model's own device (``self.device``: CUDA when ``num_gpu`` > 0, else the
+   CPU), and the pool is created there. Their ``filter2D`` (blur and sinc steps) reshapes with ``view``, which
+   fails on the non-contiguous images the JPEG simulator returns with today's torch: it gets a contiguous copy.
+
 Nothing here changes BasicSR's behaviour on a machine where it already worked, for option files and
 checkpoints that hold plain data.
 """
@@ -191,6 +197,50 @@ def model_to_device(self, net):
     return net
 
 
+def _deferred_cuda(cls):
+    """``cls`` whose ``.cuda()`` leaves it where it is: the Real-ESRGAN models move it to their device."""
+    return type(cls.__name__, (cls,), {'cuda': lambda self, device=None: self,
+                                       '__doc__': f'{cls.__name__} placed by the model on its own device.'})
+
+
+def _contiguous_filter2d(filter2d):
+    def contiguous_filter2d(img, kernel):
+        return filter2d(img.contiguous(), kernel)
+    return contiguous_filter2d
+
+
+def _realesrgan_on_run_device():
+    """Fix 6: the Real-ESRGAN models' degradation modules and training-pair pool on ``self.device``."""
+    import torch
+    from basicsr.models import realesrgan_model, realesrnet_model
+
+    for module in (realesrgan_model, realesrnet_model):
+        cls = getattr(module, 'RealESRGANModel', None) or module.RealESRNetModel
+        module.DiffJPEG = _deferred_cuda(module.DiffJPEG)
+        module.USMSharp = _deferred_cuda(module.USMSharp)
+        module.filter2D = _contiguous_filter2d(module.filter2D)
+        init, enqueue = cls.__init__, cls._dequeue_and_enqueue
+
+        def __init__(self, opt, _init=init):
+            _init(self, opt)
+            self.jpeger = self.jpeger.to(self.device)
+            self.usm_sharpener = self.usm_sharpener.to(self.device)
+
+        def _dequeue_and_enqueue(self, _enqueue=enqueue):
+            if not hasattr(self, 'queue_lr'):  # BasicSR would create the pool with .cuda()
+                batch = self.lq.size(0)
+                if self.queue_size % batch:
+                    raise ValueError(f'queue_size {self.queue_size} must be a multiple of the batch size {batch} '
+                                     f'(datasets:train:batch_size_per_gpu).')
+                self.queue_lr = torch.zeros(self.queue_size, *self.lq.shape[1:], device=self.device)
+                self.queue_gt = torch.zeros(self.queue_size, *self.gt.shape[1:], device=self.device)
+                self.queue_ptr = 0
+            return _enqueue(self)
+
+        cls.__init__ = __init__
+        cls._dequeue_and_enqueue = _dequeue_and_enqueue
+
+
 def apply():
     """Apply every fix once. Safe to call repeatedly."""
     global _APPLIED
@@ -206,4 +256,5 @@ def apply():
     basicsr.utils.options.init_dist = init_dist
     BaseModel.load_network = load_network
     BaseModel.model_to_device = model_to_device
+    _realesrgan_on_run_device()
     _APPLIED = True

@@ -29,7 +29,8 @@ class FineGrainedAttentionMixin(GANStepMixin):
 
       ``M_r`` is a constant for the generator unless the discriminator reads a shared extractor.
     - ``attention_opt`` (``AttentionL1Loss``, ``loss_weight`` λ2):
-      ``L_attention = mean((1 − M_f) ⊙ |G(I_LR) − I_HR|)`` with ``M_f`` detached (Eq. 9).
+      ``L_attention = mean((1 − M_f) ⊙ |G(I_LR) − I_HR|)`` with ``M_f`` detached (Eq. 9); ``I_HR`` is the
+      pixel loss's target (:meth:`loss_targets`), the attention term being a weighted form of that L1.
 
     Either may be absent: without both it is the ``woFA`` ablation (the UNet discriminator's
     whole-image score only). The generator's total is then paper Eq. 10:
@@ -62,8 +63,8 @@ class FineGrainedAttentionMixin(GANStepMixin):
                                f'(score, score_map), such as UNetDiscriminatorFA; network_d returned one tensor.')
         return out.score_map
 
-    def generator_loss_terms(self, output, gt, real, fake):
-        terms = super().generator_loss_terms(output, gt, real, fake)
+    def generator_loss_terms(self, output, gt, real, fake, **targets):
+        terms = super().generator_loss_terms(output, gt, real, fake, **targets)
         if self.cri_map_gan and self.relativistic:
             terms['l_g_fine'] = (self.cri_map_gan(self._require_map(real), False, is_disc=False) +
                                  self.cri_map_gan(self._require_map(fake), True, is_disc=False)) / 2

@@ -35,7 +35,9 @@ class GANStepMixin:
     - :meth:`discriminate` — image batch → :class:`DiscriminatorOutput`;
     - :meth:`discriminator_parameters` — what is frozen during the generator's update;
     - :meth:`generator_loss_terms` / :meth:`discriminator_loss_terms` — ordered dicts of
-      weighted loss tensors; mixins add terms by extending them through ``super()``.
+      weighted loss tensors; mixins add terms by extending them through ``super()``;
+    - :meth:`loss_targets` — the pixel loss's target, the perceptual loss's target and the batch the
+      discriminator sees as real (``self.gt`` for all three; Real-ESRGAN picks USM-sharpened ones).
 
     Two ways to compute one iteration, with the same mathematics:
 
@@ -78,9 +80,15 @@ class GANStepMixin:
                      'ldl_opt', 'perceptual_opt', 'gan_opt', 'net_d_iters', 'net_d_init_iters', 'relativistic',
                      'reuse_discriminator_outputs', 'mixed_precision', 'channels_last', 'compile')
 
+    #: ``train`` keys the host model reads but this step does not use: refused by the option check
+    UNSUPPORTED_TRAIN_OPTIONS = {'ldl_opt': "the LDL artifact loss of BasicSR's own RealESRGANModel step"}
+
     def init_training_settings(self):
         super().init_training_settings()
         train_opt = self.opt['train']
+        if getattr(self, 'cri_ldl', None):
+            raise ValueError(f'train:ldl_opt: {type(self).__name__} does not use it '
+                             f'({self.UNSUPPORTED_TRAIN_OPTIONS["ldl_opt"]}); remove it.')
         self.relativistic = train_opt.get('relativistic', isinstance(self, ESRGANModel))
         self.net_d = self.get_bare_model(self.net_d)
         self.discriminator = self.build_discriminator()
@@ -150,18 +158,19 @@ class GANStepMixin:
             return nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
-    def generator_loss_terms(self, output, gt, real, fake):
+    def generator_loss_terms(self, output, gt, real, fake, perceptual_gt=None):
         """Weighted generator losses: pixel, perceptual (+style), whole-image adversarial.
 
         Args:
-            output, gt: generated and ground-truth batches ``(B, 3, H, W)``.
-            real, fake: :class:`DiscriminatorOutput` of ``gt`` (constants) and ``output``.
+            output, gt: generated batch and the pixel loss's target ``(B, 3, H, W)``.
+            real, fake: :class:`DiscriminatorOutput` of the real batch (constants) and of ``output``.
+            perceptual_gt: the perceptual loss's target (default ``gt``).
         """
         terms = OrderedDict()
         if self.cri_pix:
             terms['l_g_pix'] = self.cri_pix(output, gt)
         if self.cri_perceptual:
-            l_percep, l_style = self.cri_perceptual(output, gt)
+            l_percep, l_style = self.cri_perceptual(output, gt if perceptual_gt is None else perceptual_gt)
             if l_percep is not None:
                 terms['l_g_percep'] = l_percep
             if l_style is not None:
@@ -180,6 +189,10 @@ class GANStepMixin:
         """Logged means of the discriminator's outputs."""
         return OrderedDict(out_d_real=real.score.detach().mean(), out_d_fake=fake.score.detach().mean())
 
+    def loss_targets(self):
+        """``(pixel target, perceptual target, real batch)`` of this iteration, each ``(B, 3, H, W)``."""
+        return self.gt, self.gt, self.gt
+
     def generator_updates_at(self, current_iter):
         return current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters
 
@@ -195,20 +208,21 @@ class GANStepMixin:
             self.output = self.generator_forward(self.lq)
             if not self.generator_updates_at(current_iter):
                 return OrderedDict()
+            pixel_gt, perceptual_gt, real_images = self.loss_targets()
             with torch.no_grad():
-                real = self.discriminate(self.gt)
+                real = self.discriminate(real_images)
             fake = self.discriminate(self.output)
-            terms = self.generator_loss_terms(self.output, self.gt, real, fake)
+            terms = self.generator_loss_terms(self.output, pixel_gt, real, fake, perceptual_gt=perceptual_gt)
         self._backward(sum(terms.values()))
         self.grad_scaler.step(self.optimizer_g)
         return terms
 
     def optimize_discriminator(self):
-        """Straightforward step, part 2: update the discriminator on ``self.gt`` and the detached ``self.output``."""
+        """Straightforward step, part 2: update the discriminator on the real batch and the detached output."""
         self.set_discriminator_trainable(True)
         self.optimizer_d.zero_grad(set_to_none=True)
         with self.autocast():
-            real = self.discriminate(self.gt, for_update=True)
+            real = self.discriminate(self.loss_targets()[2], for_update=True)
             fake = self.discriminate(self.output.detach(), for_update=True)
             terms = self.discriminator_loss_terms(real, fake)
         self._backward(sum(terms.values()))
@@ -224,11 +238,13 @@ class GANStepMixin:
         self.optimizer_d.zero_grad(set_to_none=True)
         with self.autocast():
             self.output = self.generator_forward(self.lq)
-            real = self.discriminate(self.gt, for_update=True)
+            pixel_gt, perceptual_gt, real_images = self.loss_targets()
+            real = self.discriminate(real_images, for_update=True)
             fake = self.discriminate(self.output if update_g else self.output.detach(), for_update=True)
             terms = OrderedDict()
             if update_g:
-                terms.update(self.generator_loss_terms(self.output, self.gt, real.detach(), fake))
+                terms.update(self.generator_loss_terms(self.output, pixel_gt, real.detach(), fake,
+                                                       perceptual_gt=perceptual_gt))
             d_terms = self.discriminator_loss_terms(real, fake)
         if update_g:  # gradient to the generator only; the discriminator's graph is kept for its own loss
             self._backward(sum(terms.values()), inputs=list(self.net_g.parameters()), retain_graph=True)

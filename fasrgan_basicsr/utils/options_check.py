@@ -194,6 +194,9 @@ def _check_names(opt, problems):
     allowed = train_options(model)
     for key in sorted(set(train) - allowed if allowed else ()):
         problems.append(_not_read(key, opt['model_type'], allowed))
+    for key, why in (getattr(model, 'UNSUPPORTED_TRAIN_OPTIONS', None) or {}).items():
+        if train.get(key):
+            problems.append(f'train:{key}: {opt["model_type"]} does not use it ({why}); remove it.')
     _check_discriminator_outputs(opt, model, problems)
     for key, value in train.items():
         if key.endswith('_opt') and isinstance(value, dict) and 'type' in value:

@@ -109,7 +109,28 @@ def save_training_state(self, epoch, current_iter):
         'schedulers': [s.state_dict() for s in self.schedulers],
         'rng': rng_state.capture(),
     }
+    if hasattr(self, 'queue_lr'):  # Real-ESRGAN's training-pair pool: part of what the next batches are
+        state['training_pair_pool'] = {'lq': _pool_tensor(self.queue_lr), 'gt': _pool_tensor(self.queue_gt),
+                                       'ptr': int(self.queue_ptr)}
     atomic_torch_save(state, os.path.join(self.opt['path']['training_states'], f'{current_iter}.state'))
+
+
+def _pool_tensor(images):
+    """A pool of images in [0, 1] on the CPU: as uint8 when that holds them exactly (the pool's LQ are rounded to
+    1/255 steps and its GT come from 8-bit files), else as they are."""
+    images = images.detach().cpu()
+    levels = (images * 255).round()
+    return levels.to(torch.uint8) if torch.equal(levels / 255., images) else images
+
+
+def resume_training(self, resume_state):
+    """``BaseModel.resume_training``, then the Real-ESRGAN training-pair pool when the state holds one."""
+    _ORIGINAL['resume_training'](self, resume_state)
+    pool = resume_state.get('training_pair_pool')
+    if pool is not None:
+        self.queue_lr, self.queue_gt = ((t.float() / 255. if t.dtype == torch.uint8 else t.float()).to(self.device)
+                                        for t in (pool['lq'], pool['gt']))
+        self.queue_ptr = pool['ptr']
 
 
 # -------------------------------------------------------------------------------------------------- resume
@@ -252,12 +273,13 @@ def install():
     if _ORIGINAL:
         return
     _ORIGINAL.update(validation=BaseModel.validation, update_learning_rate=BaseModel.update_learning_rate,
-                     reduce_loss_dict=BaseModel.reduce_loss_dict)
+                     reduce_loss_dict=BaseModel.reduce_loss_dict, resume_training=BaseModel.resume_training)
     BaseModel.save_network = save_network
     BaseModel.save_training_state = save_training_state
     BaseModel.validation = validation
     BaseModel.update_learning_rate = update_learning_rate
     BaseModel.reduce_loss_dict = reduce_loss_dict
+    BaseModel.resume_training = resume_training
     pipeline.EnlargedSampler = ResumableSampler
     pipeline.load_resume_state = _wrap_load_resume_state(pipeline.load_resume_state)
     pipeline.create_train_val_dataloader = _wrap_create_dataloaders(pipeline.create_train_val_dataloader)
