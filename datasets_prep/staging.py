@@ -100,14 +100,18 @@ def refuse_overlap(outputs, inputs):
                             'every input, so that no input can be overwritten or deleted (nothing was written)')
 
 
-def refuse_existing(final, overwrite):
+def refuse_existing(final, overwrite, is_file=False):
     """PrepError if ``final`` exists and ``overwrite`` is not set, or if it exists and is not an earlier output that
     ``--overwrite`` may replace: a file (or a broken link) where a folder goes, a folder without ``data.mdb`` where an
-    LMDB goes. Such paths are never replaced."""
+    LMDB goes, a folder where a file output (``is_file``: a meta-info list) goes. Such paths are never replaced."""
     final = Path(final)
     if not (final.exists() or final.is_symlink()):
         return
-    if not final.is_dir():
+    if is_file:
+        if final.is_dir():
+            raise PrepError(f'output {final} exists and is a folder; it was left untouched (this output is a file; '
+                            'choose another path)')
+    elif not final.is_dir():
         raise PrepError(f'output {final} exists and is not a folder; it was left untouched (an output is a folder'
                         f'{" ending in .lmdb" if final.suffix == ".lmdb" else ""}; choose another path)')
     if final.suffix == '.lmdb' and not (final / 'data.mdb').is_file():
@@ -310,7 +314,7 @@ class Workspace:
                     continue  # moved into place by the interrupted run
                 raise PrepError(f'{final} was moved into place by an interrupted run and is gone now; delete '
                                 f'{self.path} and rerun to build it again')
-            refuse_existing(final, overwrite)
+            refuse_existing(final, overwrite, is_file=built.is_file())
             if built.is_dir():
                 strip_bookkeeping(built)
             move_into_place(built, final)
