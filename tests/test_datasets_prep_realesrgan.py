@@ -274,6 +274,8 @@ def test_bad_input_is_refused_with_one_line(tmp_path):
     assert_refused(run('--input', hr, '--output', tmp_path, '--name', 'HR', '--multiscale', '--crop-size', 32),
                    f'--output {tmp_path / "HR"}', 'is the same folder as --input')
     assert_refused(run('--input', hr, '--output', tmp_path / 'o3', '--name', 'my set'), '--name')
+    spaced = small_inputs(tmp_path / 'my photos')
+    assert_refused(run('--input', spaced, '--output', tmp_path / 'o3'), "input folder name 'my photos'", '--name')
     assert_refused(run('--input', hr, '--output', tmp_path / 'o3', '--crop-size', 100), '--crop-size 100')
     assert_refused(run('--input', hr, '--output', tmp_path / 'o3', '--step', 0), '--step')
     assert digest(hr) == before
