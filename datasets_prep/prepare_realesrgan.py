@@ -51,6 +51,7 @@ from datasets_prep.common import (  # noqa: E402
     positive_int,
     run_cli,
     tree_bytes,
+    warn,
 )
 from datasets_prep.create_lmdb import build_lmdb_in_workspace, check_free_space, check_keys  # noqa: E402
 from datasets_prep.extract_subimages import count_subimages, extract_into, usable_inputs  # noqa: E402
@@ -67,6 +68,8 @@ from datasets_prep.staging import (  # noqa: E402
 MULTISCALE_FACTORS = (0.75, 0.5, 1 / 3)
 #: the shortest side of the smallest copy, ``T3``.
 SHORTEST_SIDE = 400
+#: the patch RealESRGANDataset crops (or pads) every GT image to (hard-coded in BasicSR 1.4.2).
+DATASET_PATCH_SIZE = 400
 META_INFO_DIR = 'meta_info'
 _NAME = re.compile(r'^[A-Za-z0-9_+-][A-Za-z0-9_.+-]*$')
 
@@ -245,6 +248,9 @@ def prepare_realesrgan(input_dir='datasets/DIV2K/DIV2K_train_HR', output='datase
     for key, final in finals.items():
         if key not in published:
             refuse_existing(final, overwrite, is_file=(key == meta_info_name(name)))
+    if crop_size < DATASET_PATCH_SIZE:
+        warn(f'--crop-size {crop_size} is below {DATASET_PATCH_SIZE}: RealESRGANDataset pads every sub-image to '
+             f'{DATASET_PATCH_SIZE}x{DATASET_PATCH_SIZE} by reflection')
     if not workspace_path.exists():
         check_free_space(workspace_path, disk_needed(usable, multiscale, lmdb, crop_size, step, thresh_size))
     with Workspace(workspace_path, params) as workspace:
@@ -276,7 +282,7 @@ def build_parser():
                         help="also cut sub-images from Real-ESRGAN's multi-scale copies (0.75, 0.5, 1/3, shortest "
                         'side 400)')
     parser.add_argument('--lmdb', action='store_true', help='also pack the sub-images into NAME_sub.lmdb')
-    parser.add_argument('--crop-size', type=positive_int, default=400,
+    parser.add_argument('--crop-size', type=positive_int, default=DATASET_PATCH_SIZE,
                         help='sub-image side (default: 400, the size RealESRGANDataset crops or pads to)')
     parser.add_argument('--step', type=positive_int, default=200, help='distance between crops (default: 200)')
     parser.add_argument('--thresh-size', type=non_negative_int, default=0,

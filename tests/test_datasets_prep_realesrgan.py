@@ -254,6 +254,7 @@ def test_without_multiscale_only_the_originals_are_cut(small_reference, tmp_path
     # a 80x60: 0, 16, 32, 48 x 0, 16, 28 -> 12; b 64x96: 0, 16, 32 x 0, 16, ..., 64 -> 15
     lines = (tmp_path / 'meta_info' / 'meta_info_HR_sub.txt').read_text().splitlines()
     assert len(lines) == 27 and 'prepare_realesrgan: 2 images, 27 sub-images' in stdout
+    assert 'warning: --crop-size 32 is below 400: RealESRGANDataset pads every sub-image' in stderr
     cut = {line.split('/')[1]: hashlib.sha256((tmp_path / line).read_bytes()).hexdigest() for line in lines}
     originals = {k.split('/')[1]: v for k, v in reference.items()
                  if k.startswith('HR_multiscale_sub/') and 'T' not in k}
