@@ -18,6 +18,7 @@ BENCHMARK_SETS = 'Set5|Set14|BSD100|Urban100|Manga109|DIV2K_val|PIRM_val|PIRM_te
 #: the folders and LMDBs datasets_prep/ (and the demo) write: a dataroot elsewhere is a typo
 PREPARED = re.compile(rf'datasets/(benchmarks/({BENCHMARK_SETS})/(HR|LR_bicubic/X4)'
                       r'|DIV2K/DIV2K_train_(HR|LR_bicubic_X4)_sub\.lmdb'
+                      r'|DIV2K_realesrgan'
                       r'|RealSR_V3/(test/(HR|LR_x4)|train_(HR|LR_x4)_sub\.lmdb)'
                       r'|demo/(train|val)/(HR|LR_bicubic/X4))')
 PRODUCED = re.compile(r"path:pretrain_network_[gd]: 'experiments/(?P<name>[^/]+)/models/net_[gd]_latest\.pth' "
@@ -147,10 +148,14 @@ def test_feature_sharing_files_have_the_paper_settings():
 def test_test_files_load_the_generator_their_training_file_trains(path):
     test = load(path.relative_to(OPTIONS))
     names = [d['name'] for d in test['datasets'].values()]
-    assert names == (['RealSR_V3_test'] if path.parent.name == 'RealSR_V3' else
-                     ['Set5', 'Set14', 'BSD100', 'Urban100', 'Manga109', 'DIV2K_val', 'PIRM_val', 'PIRM_test'])
     assert test['model_type'] == 'SRModel'
-    assert {'psnr', 'ssim', 'lpips', 'niqe', 'rmse'} <= set(test['val']['metrics'])
+    if path.parent.name == 'realworld':  # LR photographs without HR: no-reference metrics only
+        assert [d['type'] for d in test['datasets'].values()] == ['SingleImageDataset']
+        assert set(test['val']['metrics']) == {'niqe', 'pi'}
+    else:
+        assert names == (['RealSR_V3_test'] if path.parent.name == 'RealSR_V3' else
+                         ['Set5', 'Set14', 'BSD100', 'Urban100', 'Manga109', 'DIV2K_val', 'PIRM_val', 'PIRM_test'])
+        assert {'psnr', 'ssim', 'lpips', 'niqe', 'rmse'} <= set(test['val']['metrics'])
     if test['network_g']['type'] == 'Bicubic':
         assert test['path']['pretrain_network_g'] is None
         return
