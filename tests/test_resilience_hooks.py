@@ -441,7 +441,8 @@ def test_install_hooks_basicsr_once(monkeypatch, session, original, stop_handler
 
     from fasrgan_basicsr import compat
 
-    for name in ('save_network', 'save_training_state', 'validation', 'update_learning_rate', 'reduce_loss_dict'):
+    for name in ('save_network', 'save_training_state', 'validation', 'update_learning_rate', 'reduce_loss_dict',
+                 'resume_training'):
         monkeypatch.setattr(BaseModel, name, getattr(BaseModel, name))
     calls = []
     model, state, loaders = object(), {'iter': 0, 'epoch': 0}, (None, None, [], 1, 1)
@@ -456,7 +457,7 @@ def test_install_hooks_basicsr_once(monkeypatch, session, original, stop_handler
         monkeypatch.setattr(prefetcher, 'next', lambda self: calls.append(('next', self)) or 'batch')
     monkeypatch.setattr(compat, 'PENDING_LOG', [])
     before = {'validation': BaseModel.validation, 'update_learning_rate': BaseModel.update_learning_rate,
-              'reduce_loss_dict': BaseModel.reduce_loss_dict}
+              'reduce_loss_dict': BaseModel.reduce_loss_dict, 'resume_training': BaseModel.resume_training}
 
     resilience.install()
     assert original == before
@@ -465,6 +466,7 @@ def test_install_hooks_basicsr_once(monkeypatch, session, original, stop_handler
     assert BaseModel.validation is resilience.validation
     assert BaseModel.update_learning_rate is resilience.update_learning_rate
     assert BaseModel.reduce_loss_dict is resilience.reduce_loss_dict
+    assert BaseModel.resume_training is resilience.resume_training
     assert pipeline.EnlargedSampler is resilience.ResumableSampler
     assert all(signal.getsignal(sig) is resilience._request_stop for sig in resilience.STOP_SIGNALS)
     # each hook of the pipeline calls what it replaced
