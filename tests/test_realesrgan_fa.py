@@ -238,3 +238,16 @@ def test_the_pool_is_saved_in_8_bits_only_when_that_holds_it_exactly():
     assert saved.dtype == torch.uint8 and torch.equal(saved.float() / 255., exact)
     inexact = torch.tensor([0.0, 0.5, 1.0])  # 0.5 lies between two 8-bit levels
     assert _pool_tensor(inexact).dtype == torch.float32 and torch.equal(_pool_tensor(inexact), inexact)
+
+
+def test_the_option_check_knows_real_esrgan_crops_to_the_top_level_gt_size_and_pool_batches(tiny_data):
+    from fasrgan_basicsr.utils.options_check import OptionsError, check_options
+    opt = realesrgan_options(tiny_data, name='c')
+    check_options(opt)  # gt_size 32 at the top level = network_d input_size; pool 4 = 2 batches of 2
+    opt.update(gt_size=64, queue_size=5)
+    with pytest.raises(OptionsError) as err:
+        check_options(opt)
+    assert err.value.problems == [
+        'network_d:input_size: UNetDiscriminatorFA is built for 32×32 inputs but gt_size is 64; make them equal.',
+        'queue_size: 5 must be a positive multiple of datasets:train:batch_size_per_gpu (2): the training-pair pool '
+        'swaps whole batches.']

@@ -401,16 +401,40 @@ def vgg_weights_problem(vgg_type):
     return None
 
 
+def _synthesises_pairs(opt):
+    """Whether the model makes its LQ images itself from HR crops of the top-level ``gt_size`` (Real-ESRGAN)."""
+    from basicsr.models.realesrgan_model import RealESRGANModel
+    from basicsr.models.realesrnet_model import RealESRNetModel
+
+    model = MODEL_REGISTRY.get(opt['model_type']) if opt.get('model_type') in MODEL_REGISTRY else None
+    return model is not None and issubclass(model, (RealESRGANModel, RealESRNetModel)) and \
+        opt.get('high_order_degradation', True)
+
+
 def _check_discriminator_input(opt, problems):
-    """A discriminator with a fully connected head is built for one input size: the gt_size."""
+    """A discriminator with a fully connected head is built for one input size: the gt_size (the top-level one
+    of the Real-ESRGAN models, which crop their synthesised pairs to it)."""
     net_d = opt.get('network_d')
     train_set = (opt.get('datasets') or {}).get('train')
-    if not net_d or not train_set or net_d.get('type') not in ARCH_REGISTRY or 'gt_size' not in train_set:
+    if not net_d or not train_set or net_d.get('type') not in ARCH_REGISTRY:
         return
+    key, gt_size = ('gt_size', opt.get('gt_size')) if _synthesises_pairs(opt) else \
+        ('datasets:train:gt_size', train_set.get('gt_size'))
     input_size = net_d.get('input_size', _default_arg(ARCH_REGISTRY.get(net_d['type']), 'input_size'))
-    if input_size is not None and input_size != train_set['gt_size']:
+    if input_size is not None and gt_size is not None and input_size != gt_size:
         problems.append(f'network_d:input_size: {net_d["type"]} is built for {input_size}×{input_size} inputs but '
-                        f'datasets:train:gt_size is {train_set["gt_size"]}; make them equal.')
+                        f'{key} is {gt_size}; make them equal.')
+
+
+def _check_training_pair_pool(opt, problems):
+    """Real-ESRGAN's training-pair pool takes whole batches: ``queue_size`` must be a multiple of the batch."""
+    batch = ((opt.get('datasets') or {}).get('train') or {}).get('batch_size_per_gpu')
+    if not _synthesises_pairs(opt) or not isinstance(batch, int) or batch <= 0:
+        return
+    queue_size = opt.get('queue_size', 180)
+    if not isinstance(queue_size, int) or queue_size <= 0 or queue_size % batch:
+        problems.append(f'queue_size: {queue_size!r} must be a positive multiple of datasets:train:batch_size_per_gpu '
+                        f'({batch}): the training-pair pool swaps whole batches.')
 
 
 def check_options(opt, opt_file=None):
@@ -422,6 +446,7 @@ def check_options(opt, opt_file=None):
     _check_datasets(opt, problems)
     _check_pretrained_paths(opt, problems)
     _check_discriminator_input(opt, problems)
+    _check_training_pair_pool(opt, problems)
     if not problems:  # may download VGG19's weights: only for an otherwise good option file
         _check_perceptual(opt, problems)
     if problems:
