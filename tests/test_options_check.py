@@ -139,3 +139,10 @@ def test_a_validation_metric_whose_package_is_missing_gets_one_line_before_train
             'nan and the other metrics are computed.']
         assert compat.PENDING_LOG == expected  # written into the run's log once it exists
         assert capsys.readouterr().err.splitlines() == [f'WARNING: {m}' for m in expected]
+
+
+def test_an_option_the_host_reads_but_the_step_ignores_is_refused(tiny_data):
+    opt = tiny_options(tiny_data)
+    opt['train']['ldl_opt'] = {'type': 'L1Loss', 'loss_weight': 1.0}
+    assert problems(opt) == ["train:ldl_opt: FASRGANModel does not use it (the LDL artifact loss of BasicSR's own "
+                             'RealESRGANModel step); remove it.']
