@@ -20,7 +20,7 @@ PREPARED = re.compile(rf'datasets/(benchmarks/({BENCHMARK_SETS})/(HR|LR_bicubic/
                       r'|DIV2K/DIV2K_train_(HR|LR_bicubic_X4)_sub\.lmdb'
                       r'|DIV2K_realesrgan'
                       r'|RealSR_V3/(test/(HR|LR_x4)|train_(HR|LR_x4)_sub\.lmdb)'
-                      r'|demo/(train|val)/(HR|LR_bicubic/X4))')
+                      r'|demo/((train|val)/(HR|LR_bicubic/X4)|realworld(/val/(HR|LQ))?))')
 PRODUCED = re.compile(r"path:pretrain_network_[gd]: 'experiments/(?P<name>[^/]+)/models/net_[gd]_latest\.pth' "
                       r'does not exist')
 

@@ -1,0 +1,298 @@
+"""The real-world demo behind ``make demo-realworld``: Real-ESRGAN's recipe with fine-grained attention, on CPU.
+
+1. HR images only (``datasets/demo/realworld``): four photographs shipped in scikit-image at full size
+   (astronaut, coffee, rocket, motorcycle) in ``train_HR/``, cut into 400×400 sub-images with a meta-info list
+   by ``datasets_prep/prepare_realesrgan.py`` (what BasicSR's ``RealESRGANDataset`` reads; LR is made on the fly);
+2. a test pair no training image comes from: chelsea (448×300, ``val/HR``) and its degraded input (112×75,
+   ``val/LQ``), made once by :func:`degrade` with a fixed seed;
+3. trains a small RealESRNet (``options/demo/train_RealESRNet_demo.yml``: L1 on inputs degraded on the fly by
+   Real-ESRGAN's second-order pipeline), then a small RealESRGAN_FA from it
+   (``options/demo/train_RealESRGAN_FA_demo.yml``: the same degradations, ``RealESRGANFAModel`` with a
+   spectral-norm ``UNetDiscriminatorFA``);
+4. evaluates the generator on the test pair with BasicSR's test pipeline (PSNR/SSIM in the test log), writes the
+   discriminator's score map with ``visualize_score_map.py --hr --normalize`` (its panel: HR | SR | M | M
+   stretched) and puts the degraded input beside it (``chelsea_side_by_side.png``: degraded input enlarged with
+   nearest neighbour | HR | SR | M | M stretched), printing where everything is and the map's range.
+
+Every step runs the real entry points (``datasets_prep/prepare_realesrgan.py``, ``fasrgan_basicsr/train.py``,
+``test.py``, ``visualize_score_map.py``) as a user would. Run from the repository root:
+``python -m fasrgan_basicsr.demo_realworld``. ``--root DIR`` puts ``datasets/demo/realworld``, ``experiments``,
+``results`` and ``tb_logger`` under DIR instead of the repository; ``--iterations N`` trains each network N
+iterations instead of the option files' totals (a smoke run: the tests use it).
+"""
+import fasrgan_basicsr  # noqa: F401  (first: makes basicsr importable, registers the plugin)
+
+# isort: split
+import argparse
+import contextlib
+import glob
+import os
+import random
+import subprocess
+import sys
+import time
+from os import path as osp
+
+import cv2
+import numpy as np
+import yaml
+from basicsr.data.degradations import add_gaussian_noise, add_jpg_compression, add_poisson_noise, random_mixed_kernels
+
+from fasrgan_basicsr.demo import PKG, ROOT, checkpoint, shortened
+from fasrgan_basicsr.evaluation.score_map_panel import (
+    COLUMN_GAP,
+    FONT,
+    LINE,
+    MARGIN,
+    TEXT_SCALE,
+    display_factor,
+    enlarge,
+)
+from fasrgan_basicsr.utils.cli import UserError, run_cli
+from fasrgan_basicsr.utils.demo_data import load_photo
+
+TRAIN_PHOTOS = ['astronaut', 'coffee', 'rocket', 'motorcycle']
+TEST_PHOTO = 'chelsea'
+SCALE = 4
+#: the seed of the test pair's degradations (:func:`degrade`)
+DEGRADATION_SEED = 0
+OPTIONS = osp.join(ROOT, 'options', 'demo')
+ESRNET_OPT = osp.join(OPTIONS, 'train_RealESRNet_demo.yml')
+FA_OPT = osp.join(OPTIONS, 'train_RealESRGAN_FA_demo.yml')
+TEST_NAME = 'RealESRGAN_FA_demo_test'
+#: the panel of visualize_score_map.py puts its tiles below two title lines and a caption line
+PANEL_TILE_TOP = MARGIN + 3 * LINE
+
+
+def data_root(root):
+    return osp.join(root, 'datasets', 'demo', 'realworld')
+
+
+def degradation_settings(opt):
+    """Real-ESRGAN's first-order settings from a training option file: top-level keys and ``datasets:train``."""
+    train = opt['datasets']['train']
+    return {'kernel_list': train['kernel_list'], 'kernel_prob': train['kernel_prob'],
+            'blur_kernel_size': train['blur_kernel_size'], 'blur_sigma': train['blur_sigma'],
+            'betag_range': train['betag_range'], 'betap_range': train['betap_range'],
+            **{key: opt[key] for key in ('gaussian_noise_prob', 'noise_range', 'poisson_scale_range',
+                                         'gray_noise_prob', 'jpeg_range')}}
+
+
+@contextlib.contextmanager
+def seeded_global_rngs(seed):
+    """Seed Python's and NumPy's global generators (BasicSR's degradations draw from them); restore them after."""
+    states = random.getstate(), np.random.get_state()
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+
+
+@contextlib.contextmanager
+def opencv_log_level(level):
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(level)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
+
+
+def degrade(hr, settings, seed=DEGRADATION_SEED, scale=SCALE):
+    """Real-ESRGAN's first-order degradation of one image, drawn with ``seed``: the same inputs give the same pixels.
+
+    With BasicSR's functions (``basicsr.data.degradations``) and the training recipe's first-order ranges
+    (``settings``: :func:`degradation_settings`), in Real-ESRGAN's order:
+
+    1. blur: a 21×21 kernel from ``random_mixed_kernels`` (isotropic/anisotropic Gaussian, generalized Gaussian
+       or plateau, σ in ``blur_sigma``), applied with ``cv2.filter2D`` (reflected borders);
+    2. ×``scale`` downscale: ``cv2.resize`` with ``INTER_AREA`` to exactly ``(H / scale, W / scale)`` (the recipe
+       draws the resize and its mode at random; here it is the fixed factor the model undoes);
+    3. noise: Gaussian (σ in ``noise_range``, with probability ``gaussian_noise_prob``) or else Poisson (scale in
+       ``poisson_scale_range``), one noise for all channels (grey) with probability ``gray_noise_prob``;
+    4. JPEG compression with quality in ``jpeg_range`` (OpenCV's encoder), then rounded to 8 bits.
+
+    Args:
+        hr: BGR uint8 ``(H, W, 3)``, ``H`` and ``W`` multiples of ``scale``.
+    Returns:
+        ``(lq, drawn)``: the BGR uint8 ``(H / scale, W / scale, 3)`` input, and a line saying what was drawn.
+    """
+    h, w = hr.shape[:2]
+    with seeded_global_rngs(seed):
+        s = settings
+        kernel = random_mixed_kernels(s['kernel_list'], s['kernel_prob'], s['blur_kernel_size'], s['blur_sigma'],
+                                      s['blur_sigma'], [-np.pi, np.pi], s['betag_range'], s['betap_range'])
+        img = cv2.filter2D(hr.astype(np.float32) / 255., -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+        img = cv2.resize(img, (w // scale, h // scale), interpolation=cv2.INTER_AREA)
+        gray = bool(np.random.uniform() < s['gray_noise_prob'])
+        if np.random.uniform() < s['gaussian_noise_prob']:
+            sigma = np.random.uniform(*s['noise_range'])
+            img = add_gaussian_noise(img, sigma=sigma, clip=True, gray_noise=gray)
+            noise = f'Gaussian noise σ {sigma:.1f}'
+        else:
+            poisson = np.random.uniform(*s['poisson_scale_range'])
+            img = add_poisson_noise(img, scale=poisson, clip=True, gray_noise=gray)
+            noise = f'Poisson noise scale {poisson:.2f}'
+        quality = int(round(np.random.uniform(*s['jpeg_range'])))  # OpenCV's encoder takes an integer
+        with opencv_log_level(cv2.utils.logging.LOG_LEVEL_ERROR):  # OpenCV 5 warns that it encodes 8 bits, as meant
+            img = add_jpg_compression(img, quality)
+    lq = np.clip(np.round(img * 255.), 0, 255).astype(np.uint8)
+    return lq, (f'blur (21×21 kernel, {len(s["kernel_list"])} kinds), ×{scale} area downscale, '
+                f'{noise}{" (grey)" if gray else ""}, JPEG quality {quality}')
+
+
+def write_training_photos(folder):
+    """The HR-only training folder: each photograph at full size, as PNG."""
+    os.makedirs(folder, exist_ok=True)
+    for name in TRAIN_PHOTOS:
+        cv2.imwrite(osp.join(folder, f'{name}.png'), cv2.cvtColor(load_photo(name), cv2.COLOR_RGB2BGR))
+
+
+def write_test_pair(folder, settings):
+    """``folder/HR/chelsea.png`` (mod-cropped to ×4) and ``folder/LQ/chelsea.png`` (:func:`degrade`); returns the line
+    saying what was drawn."""
+    hr = cv2.cvtColor(load_photo(TEST_PHOTO), cv2.COLOR_RGB2BGR)
+    h, w = hr.shape[:2]
+    hr = np.ascontiguousarray(hr[:h - h % SCALE, :w - w % SCALE])
+    lq, drawn = degrade(hr, settings)
+    for kind, img in (('HR', hr), ('LQ', lq)):
+        os.makedirs(osp.join(folder, kind), exist_ok=True)
+        cv2.imwrite(osp.join(folder, kind, f'{TEST_PHOTO}.png'), img)
+    return drawn
+
+
+def write_test_options(path, train_opt):
+    """A BasicSR test option file evaluating the RealESRGAN_FA generator (EMA weights) with plain SRModel."""
+    opt = {
+        'name': TEST_NAME,
+        'model_type': 'SRModel',
+        'scale': SCALE,
+        'num_gpu': 0,
+        'datasets': {'test_1': dict(train_opt['datasets']['val'], name='demo_realworld_test')},
+        'network_g': train_opt['network_g'],
+        'path': {'pretrain_network_g': f'experiments/{train_opt["name"]}/models/net_g_latest.pth',
+                 'param_key_g': 'params_ema', 'strict_load_g': True},
+        'val': {'save_img': True, 'suffix': None, 'metrics': train_opt['val']['metrics']},
+    }
+    with open(path, 'w') as f:
+        yaml.safe_dump(opt, f, sort_keys=False)
+
+
+def side_by_side(lq, panel, scale=SCALE):
+    """The degraded input enlarged with nearest neighbour to the panel's tile size, left of the panel.
+
+    ``lq`` BGR uint8 ``(h, w, 3)``; ``panel``: ``visualize_score_map.py``'s panel of its ×``scale`` SR (tiles enlarged
+    by ``display_factor`` of the SR's size, starting ``PANEL_TILE_TOP`` pixels down). Returns the BGR uint8 figure
+    ``(panel height, scale·factor·w + COLUMN_GAP + panel width, 3)``: the input tile's top-left corner at
+    ``(MARGIN, PANEL_TILE_TOP)``, the panel from column ``scale·factor·w + COLUMN_GAP`` (its own left margin makes
+    the gap between the tiles ``COLUMN_GAP``, as between the panel's tiles).
+    """
+    h, w = lq.shape[:2]
+    tile = enlarge(lq, scale * display_factor(scale * h, scale * w))
+    left = tile.shape[1] + COLUMN_GAP
+    figure = np.full((panel.shape[0], left + panel.shape[1], 3), 255, np.uint8)
+    figure[PANEL_TILE_TOP:PANEL_TILE_TOP + tile.shape[0], MARGIN:MARGIN + tile.shape[1]] = tile
+    cv2.putText(figure, 'degraded input (x4 nearest)', (MARGIN, PANEL_TILE_TOP - 6), FONT, TEXT_SCALE, (0, 0, 0), 1,
+                cv2.LINE_AA)
+    figure[:, left:] = panel
+    return figure
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser whose errors (``--iterations x``) are a UserError: one ``error:`` line, exit 2."""
+
+    def error(self, message):
+        raise UserError(f'{message} (see --help)')
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UserError(f'--iterations {text}: expected a positive number.')
+    return value
+
+
+def run(args, root, capture=False):
+    """Run a script with this Python in ``root`` (echoed); with ``capture``, echo and return its stdout.
+
+    A step that fails stops the demo with its exit status after one line naming it (its own error is above).
+    """
+    print('$', ' '.join(args), flush=True)
+    proc = subprocess.run([sys.executable] + args, cwd=root, text=True, env=dict(os.environ, FASRGAN_ROOT=root),
+                          stdout=subprocess.PIPE if capture else None)
+    if capture:
+        print(proc.stdout, end='', flush=True)
+    if proc.returncode != 0:
+        print(f'error: {osp.basename(args[0])} failed with exit status {proc.returncode} (its output is above); '
+              'the demo stopped.', file=sys.stderr, flush=True)
+        sys.exit(proc.returncode)
+    return proc.stdout
+
+
+def main(argv=None):
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--root', default=ROOT, help='where datasets/, experiments/ and results/ go (default: the '
+                        'repository)')
+    parser.add_argument('--iterations', type=str, help='train each network this many iterations (default: the '
+                        'option files\' totals)')
+    args = parser.parse_args(argv)
+    iterations = None if args.iterations is None else positive_int(args.iterations)
+    root = osp.abspath(args.root)
+    os.makedirs(root, exist_ok=True)
+    start = time.time()
+    with open(ESRNET_OPT) as f:
+        esrnet_opt = yaml.safe_load(f)
+    with open(FA_OPT) as f:
+        fa_opt = yaml.safe_load(f)
+
+    data = data_root(root)
+    write_training_photos(osp.join(data, 'train_HR'))
+    run([osp.join(ROOT, 'datasets_prep', 'prepare_realesrgan.py'), '--input', osp.join(data, 'train_HR'),
+         '--output', data, '--workers', '1', '--overwrite'], root)
+    drawn = write_test_pair(osp.join(data, 'val'), degradation_settings(esrnet_opt))
+    print(f'test pair: {osp.join(data, "val")} ({TEST_PHOTO}; its degraded input: {drawn}, seed {DEGRADATION_SEED})')
+
+    train = osp.join(PKG, 'train.py')
+    run([train, '-opt', ESRNET_OPT] + shortened(iterations), root)
+    run([train, '-opt', FA_OPT] + shortened(iterations), root)
+
+    experiment = osp.join(root, 'experiments', fa_opt['name'])
+    test_opt = osp.join(experiment, f'test_{fa_opt["name"]}.yml')
+    write_test_options(test_opt, fa_opt)
+    run([osp.join(PKG, 'test.py'), '-opt', test_opt], root)
+
+    results = osp.join(root, 'results', TEST_NAME)
+    maps = osp.join(results, 'score_maps')
+    models = osp.join(experiment, 'models')
+    total_iter = iterations or fa_opt['train']['total_iter']
+    printed = run([osp.join(PKG, 'visualize_score_map.py'), '-opt', FA_OPT,
+                   '--net_g', checkpoint(models, 'g', total_iter), '--net_d', checkpoint(models, 'd', total_iter),
+                   '-i', osp.join(data, 'val', 'LQ'), '--hr', osp.join(data, 'val', 'HR'),
+                   '--normalize', '--overwrite', '--device', 'cpu', '-o', maps], root, capture=True)
+    lq = cv2.imread(osp.join(data, 'val', 'LQ', f'{TEST_PHOTO}.png'), cv2.IMREAD_COLOR)
+    panel = cv2.imread(osp.join(maps, f'{TEST_PHOTO}_panel.png'), cv2.IMREAD_COLOR)
+    figure_path = osp.join(results, f'{TEST_PHOTO}_side_by_side.png')
+    cv2.imwrite(figure_path, side_by_side(lq, panel))
+
+    logs = sorted(glob.glob(osp.join(results, 'test_*.log')))
+    print(f'\nReal-world demo finished in {time.time() - start:.0f} s.')
+    print(f'  training data (HR only):      {data} (train_HR_sub/, meta_info/)')
+    print(f'  test pair:                    {osp.join(data, "val")} (HR/, LQ/ = the degraded input)')
+    print(f'  training logs, checkpoints:   {osp.join(root, "experiments", esrnet_opt["name"])}, {experiment}')
+    print(f'  test log (PSNR/SSIM):         {logs[-1] if logs else "missing"}')
+    print(f'  SR image:                     {osp.join(results, "visualization", "demo_realworld_test")}')
+    print(f'  score maps (HR | SR | M | M stretched): {maps}')
+    for line in printed.splitlines():  # "<panel>  M min … max … mean …"
+        panel_path, _, numbers = line.partition('  M ')
+        print(f'    {osp.basename(panel_path)}: score map M {numbers}')
+    print(f'  degraded input | HR | SR | M | M stretched: {figure_path}')
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))
