@@ -28,6 +28,7 @@ import contextlib
 import glob
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -121,8 +122,8 @@ def degrade(hr, settings, seed=DEGRADATION_SEED, scale=SCALE):
         ``(lq, drawn)``: the BGR uint8 ``(H / scale, W / scale, 3)`` input, and a line saying what was drawn.
     """
     h, w = hr.shape[:2]
+    s = settings
     with seeded_global_rngs(seed):
-        s = settings
         kernel = random_mixed_kernels(s['kernel_list'], s['kernel_prob'], s['blur_kernel_size'], s['blur_sigma'],
                                       s['blur_sigma'], [-np.pi, np.pi], s['betag_range'], s['betap_range'])
         img = cv2.filter2D(hr.astype(np.float32) / 255., -1, kernel, borderType=cv2.BORDER_REFLECT_101)
@@ -140,7 +141,8 @@ def degrade(hr, settings, seed=DEGRADATION_SEED, scale=SCALE):
         with opencv_log_level(cv2.utils.logging.LOG_LEVEL_ERROR):  # OpenCV 5 warns that it encodes 8 bits, as meant
             img = add_jpg_compression(img, quality)
     lq = np.clip(np.round(img * 255.), 0, 255).astype(np.uint8)
-    return lq, (f'blur (21×21 kernel, {len(s["kernel_list"])} kinds), ×{scale} area downscale, '
+    size = s['blur_kernel_size']
+    return lq, (f'blur ({size}×{size} kernel drawn from {len(s["kernel_list"])} kinds), ×{scale} area downscale, '
                 f'{noise}{" (grey)" if gray else ""}, JPEG quality {quality}')
 
 
@@ -286,6 +288,10 @@ def main(argv=None):
     print(f'  test pair:                    {osp.join(data, "val")} (HR/, LQ/ = the degraded input)')
     print(f'  training logs, checkpoints:   {osp.join(root, "experiments", esrnet_opt["name"])}, {experiment}')
     print(f'  test log (PSNR/SSIM):         {logs[-1] if logs else "missing"}')
+    if logs:
+        with open(logs[-1]) as f:
+            metrics = re.findall(r'# (\w+): ([\d.]+)', f.read())
+        print('    ' + ', '.join(f'{name} {value}' for name, value in metrics) + f' ({TEST_PHOTO}, Y channel)')
     print(f'  SR image:                     {osp.join(results, "visualization", "demo_realworld_test")}')
     print(f'  score maps (HR | SR | M | M stretched): {maps}')
     for line in printed.splitlines():  # "<panel>  M min … max … mean …"

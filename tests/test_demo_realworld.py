@@ -56,8 +56,9 @@ def test_degrade_is_a_function_of_its_seed_and_leaves_the_global_generators_alon
     # degraded: far from the plain ×4 area downscale of the photograph
     plain = cv2.resize(hr, (112, 75), interpolation=cv2.INTER_AREA)
     assert np.abs(first.astype(int) - plain).mean() > 5
-    assert re.fullmatch(r'blur \(21×21 kernel, 6 kinds\), ×4 area downscale, (Gaussian noise σ [\d.]+|Poisson noise '
-                        r'scale [\d.]+)( \(grey\))?, JPEG quality \d+', drawn), drawn
+    expected = (r'blur \(21×21 kernel drawn from 6 kinds\), ×4 area downscale, '
+                r'(Gaussian noise σ [\d.]+|Poisson noise scale [\d.]+)( \(grey\))?, JPEG quality \d+')
+    assert re.fullmatch(expected, drawn), drawn
 
 
 def test_degrade_keeps_a_flat_grey_image_flat_without_noise_and_at_jpeg_quality_100():
@@ -124,7 +125,9 @@ def test_demo_runs_end_to_end_and_writes_only_under_its_root(tmp_path):
     # the test log holds the PSNR of chelsea; the printed range is that of the real map
     results = tmp_path / 'results' / demo.TEST_NAME
     log = next(results.glob('test_*.log')).read_text()
-    assert 15 < float(re.search(r'# psnr: ([\d.]+)', log).group(1)) < 40
+    psnr, ssim = (re.search(rf'# {name}: ([\d.]+)', log).group(1) for name in ('psnr', 'ssim'))
+    assert 15 < float(psnr) < 40 and 0 < float(ssim) < 1
+    assert f'psnr {psnr}, ssim {ssim} (chelsea, Y channel)' in proc.stdout  # the demo prints the logged values
     found = re.search(r'chelsea_panel\.png: score map M min ([\d.]+) .*max ([\d.]+) .*mean ([\d.]+)', proc.stdout)
     assert found, proc.stdout[-2000:]
     low, high, mean = map(float, found.groups())
