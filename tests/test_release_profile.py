@@ -110,6 +110,7 @@ def test_stacked_checkpoints_keep_their_names_and_load_back_through_the_project_
         FsRRDBNet(num_shared_block=2, num_block=1, **TINY).load_state_dict(net.state_dict())
 
 
+@pytest.mark.subprocess
 def test_stacked_generator_is_not_passed_off_as_an_rrdbnet(tmp_path):
     spandrel = pytest.importorskip('spandrel')
     torch.manual_seed(0)
@@ -221,6 +222,7 @@ def test_release_option_files_build_their_networks(name):
     assert 'codes/options/train/' in text.split('\nname:')[0]  # the header cites the released file
 
 
+@pytest.mark.subprocess
 def test_release_option_file_trains_through_the_real_entry_point(tmp_path, tiny_data):
     """options/authors_release/train_FAFsSRGAN_x4.yml shrunk to a tiny CPU run, its profile options kept."""
     opt = json.loads(json.dumps(load('train_FAFsSRGAN_x4.yml')))

@@ -61,11 +61,15 @@ for module in "$@"; do
         echo '    datasets_prep'
         echo 'only_mutate ='
         for g in $globs; do echo "    $g"; done
+        echo 'also_copy ='  # tests read the shipped option files (REPO/options) from mutmut's copy
+        echo '    options'
         echo 'pytest_add_cli_args_test_selection ='
         for t in $tests; do echo "    $t"; done
         echo 'pytest_add_cli_args ='
         echo '    -p'
         echo '    no:cacheprovider'
+        echo '    -m'
+        echo '    not subprocess'
         echo 'process_isolation = forkserver'  # torch is not fork-safe after it ran
         echo 'use_git_change_detection = false'
     } >"$work/setup.cfg"
