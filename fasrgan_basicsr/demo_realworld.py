@@ -49,6 +49,7 @@ from fasrgan_basicsr.evaluation.score_map_panel import (
     display_factor,
     enlarge,
 )
+from fasrgan_basicsr.utils import rng_state
 from fasrgan_basicsr.utils.cli import UserError, run_cli
 from fasrgan_basicsr.utils.demo_data import load_photo
 
@@ -81,15 +82,12 @@ def degradation_settings(opt):
 
 @contextlib.contextmanager
 def seeded_global_rngs(seed):
-    """Seed Python's and NumPy's global generators (BasicSR's degradations draw from them); restore them after."""
-    states = random.getstate(), np.random.get_state()
-    random.seed(seed)
-    np.random.seed(seed)
-    try:
+    """Seed Python's and NumPy's global generators (BasicSR's degradations draw from them); every generator is
+    restored after (``rng_state.isolated``)."""
+    with rng_state.isolated():
+        random.seed(seed)
+        np.random.seed(seed)
         yield
-    finally:
-        random.setstate(states[0])
-        np.random.set_state(states[1])
 
 
 @contextlib.contextmanager
