@@ -175,7 +175,8 @@ def test_kaiming_init_reaches_the_weights_of_spectral_normalised_layers():
 
 @pytest.mark.parametrize('arch, option, value', [('UNetDiscriminatorFA', 'weight_init', 'xavier'),
                                                  ('VGGFeatureDiscriminator', 'weight_init', 'Kaiming'),
-                                                 ('FsRRDBNet', 'layout', 'release')])
+                                                 ('FsRRDBNet', 'layout', 'release'),
+                                                 ('FsRRDBNet', 'weight_init', 'xavier')])
 def test_unknown_profile_values_are_refused_naming_the_option(arch, option, value):
     with pytest.raises(ValueError, match=f'{arch}: {option} must be one of'):
         build_network({'type': arch, option: value})

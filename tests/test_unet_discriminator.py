@@ -46,6 +46,7 @@ def test_norm_options():
     spectral = UNetDiscriminatorFA(num_feat=4, input_size=16, norm='spectral')
     n_bn = lambda m: sum(isinstance(x, nn.BatchNorm2d) for x in m.modules())  # noqa: E731
     assert n_bn(batch) == 14 and n_bn(none) == 0 and n_bn(spectral) == 0
+    assert not any(hasattr(x, 'weight_orig') for net in (batch, none) for x in net.modules())
     # spectral norm on every conv (14 + the 1×1) and both linear layers
     assert sum(hasattr(x, 'weight_orig') for x in spectral.modules()) == 17
     for net in (none, spectral):
@@ -57,12 +58,16 @@ def test_wrong_input_size_is_a_clear_error():
     net = UNetDiscriminatorFA(num_feat=4, input_size=32)
     with pytest.raises(ValueError, match=r'built for 32×32 inputs .* received 48×48.*gt_size'):
         net(torch.rand(1, 3, 48, 48))
-    with pytest.raises(ValueError, match='multiples of 8'):
-        net.score_map(torch.rand(1, 3, 30, 32))
+    for shape in ((1, 3, 30, 32), (1, 3, 32, 30), (3, 32, 32)):  # height, width, no batch dimension
+        with pytest.raises(ValueError, match=r'expects \(B, C, H, W\) with H and W multiples of 8'):
+            net.score_map(torch.rand(shape))
+    with pytest.raises(ValueError, match=r'expects \(B, C, H, W\)'):
+        net(torch.rand(3, 32, 32))
 
 
 def test_bad_construction_arguments():
-    with pytest.raises(ValueError, match='multiple of 8'):
-        UNetDiscriminatorFA(input_size=100)
+    for size in (100, 0, -8):
+        with pytest.raises(ValueError, match=f'input_size must be a positive multiple of 8 .*got {size}'):
+            UNetDiscriminatorFA(input_size=size)
     with pytest.raises(ValueError, match="norm must be one of"):
         UNetDiscriminatorFA(norm='group')

@@ -27,7 +27,7 @@ rng_state|fasrgan_basicsr/utils/rng_state.py|tests/test_rng_state.py
 checkpoint|fasrgan_basicsr/utils/checkpoint.py|tests/test_checkpoint.py
 resilience|fasrgan_basicsr/utils/resilience.py|tests/test_resilience_hooks.py
 generators|fasrgan_basicsr/evaluation/generators.py|tests/test_generators.py
-archs|fasrgan_basicsr/archs/*|tests/test_unet_discriminator.py tests/test_fs_models.py tests/test_bicubic_baseline.py tests/test_release_profile.py
+archs|fasrgan_basicsr/archs/*|tests/test_arch_structure.py tests/test_unet_discriminator.py tests/test_fs_models.py tests/test_bicubic_baseline.py tests/test_release_profile.py
 models|fasrgan_basicsr/models/*|tests/test_fasrgan_model.py tests/test_fs_models.py tests/test_step_speedups.py tests/test_score_map_fafs.py
 datasets_prep|datasets_prep/common.py datasets_prep/create_lmdb.py datasets_prep/staging.py|tests/test_datasets_prep_pairing.py
 '

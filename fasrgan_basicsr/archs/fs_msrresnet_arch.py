@@ -37,8 +37,9 @@ class FsMSRResNet(nn.Module):
         self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
         self.conv_last = nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)
         self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
-        default_init_weights([self.extractor.conv_first, self.upconv1, self.upconv2, self.conv_hr, self.conv_last],
-                             0.1)
+        # MSRResNet's initialisation, in its order: with the same seed both networks start from the same weights
+        default_init_weights([self.extractor.conv_first, self.upconv1, self.conv_hr, self.conv_last], 0.1)
+        default_init_weights(self.upconv2, 0.1)
         self.register_state_dict_post_hook(save_plain_names)  # checkpoints hold MSRResNet's names
         self.register_load_state_dict_pre_hook(load_any_names)
 

@@ -64,7 +64,7 @@ class FsRRDBNet(nn.Module):
         self.lrelu = nn.LeakyReLU(negative_slope=0.2, inplace=True)
         if weight_init == 'kaiming':
             kaiming_init_(self, scale=0.1)
-            kaiming_init_(self.extractor, scale=1)
+            kaiming_init_(self.extractor)  # scale 1
         if layout == 'single':
             self.register_state_dict_post_hook(save_plain_names)  # checkpoints hold RRDBNet's names
             self.register_load_state_dict_pre_hook(load_any_names)

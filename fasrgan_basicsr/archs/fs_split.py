@@ -30,14 +30,9 @@ def num_shared_blocks(state):
     return max(indices) + 1 if indices else 0
 
 
-def is_split(state):
-    """Whether a state dict has split names (``extractor.*``), as checkpoints written before plain names."""
-    return any(k.startswith(EXTRACTOR) for k in state)
-
-
-def to_plain_state_dict(state, num_shared_block=None):
-    """Split names → plain names (same tensors, same order); E read from the keys unless given."""
-    shared = num_shared_blocks(state) if num_shared_block is None else num_shared_block
+def to_plain_state_dict(state):
+    """Split names → plain names (same tensors, same order), E read from the keys; plain names stay as they are."""
+    shared = num_shared_blocks(state)
     plain = {}
     for key, value in state.items():
         if key.startswith(EXTRACTOR):
@@ -76,7 +71,7 @@ def save_plain_names(module, state_dict, prefix, local_metadata):
     The module's entries are the last ones of ``state_dict`` when the hook runs, so re-inserting them
     keeps the plain arch's order; a wrapper's prefix (``module.`` of DDP) is kept.
     """
-    for key, value in to_plain_state_dict(_take(state_dict, prefix), module.num_shared_block).items():
+    for key, value in to_plain_state_dict(_take(state_dict, prefix)).items():
         state_dict[prefix + key] = value
 
 
@@ -85,7 +80,6 @@ def load_any_names(module, state_dict, prefix, *args):
     local = {k[len(prefix):] for k in state_dict if k.startswith(prefix)}
     if not any(k.startswith(('conv_first.', EXTRACTOR)) for k in local):
         return  # nothing of either layout: load_state_dict reports what is missing
-    entries = _take(state_dict, prefix)
-    plain = to_plain_state_dict(entries) if is_split(entries) else entries
+    plain = to_plain_state_dict(_take(state_dict, prefix))
     for key, value in to_split_state_dict(plain, module.num_shared_block).items():
         state_dict[prefix + key] = value

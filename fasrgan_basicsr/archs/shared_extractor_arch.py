@@ -33,7 +33,6 @@ class SharedFeatureExtractor(nn.Module):
         if block not in BLOCK_TYPES:
             raise ValueError(f'SharedFeatureExtractor: block must be one of {BLOCK_TYPES}, got {block!r}.')
         self.block = block
-        self.num_feat = num_feat
         self.shortcut = shortcut
         self.conv_first = nn.Conv2d(num_in_ch, num_feat, 3, 1, 1)
         if block == 'rrdb':

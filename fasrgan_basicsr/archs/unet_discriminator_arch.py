@@ -17,10 +17,11 @@ def _conv(in_ch, out_ch, kernel_size, norm):
 class DoubleConv(nn.Sequential):
     """(3×3 conv → norm → ReLU) × 2; the stage of the UNet discriminator (paper Fig. 3).
 
-    ``first_bn_eps``: the eps of the first BatchNorm (the second keeps PyTorch's 1e-5).
+    ``norm``: one of ``NORM_TYPES``; ``first_bn_eps``: the eps of the first BatchNorm (the second keeps
+    PyTorch's 1e-5).
     """
 
-    def __init__(self, in_ch, out_ch, norm='batch', first_bn_eps=1e-5):
+    def __init__(self, in_ch, out_ch, norm, first_bn_eps):
         layers = []
         for ch, eps in ((in_ch, first_bn_eps), (out_ch, 1e-5)):
             layers.append(_conv(ch, out_ch, 3, norm))

@@ -62,6 +62,8 @@ class VGGFeatureDiscriminator(nn.Module):
             kaiming_init_(self)
 
     def forward(self, x):
+        if x.dim() != 4:
+            raise ValueError(f'VGGFeatureDiscriminator expects (B, C, H, W), got shape {tuple(x.shape)}.')
         if x.shape[-2:] != (self.input_size, self.input_size):
             raise ValueError(f'VGGFeatureDiscriminator was built for {self.input_size}×{self.input_size} inputs '
                              f'(network_d.input_size) but received {x.shape[-2]}×{x.shape[-1]}; set '
