@@ -11,6 +11,8 @@ VENV ?= .venv-py$(PYTHON_VERSION)
 endif
 PY := $(VENV)/bin/python
 TESTS ?= tests
+# pytest-xdist: one worker per core (the e2e tests are mostly single-threaded child processes); 0 runs in one process
+WORKERS ?= auto
 # torch/torchvision pinned to the builds served from local disk (Python 3.11) on the project machines;
 # for other Pythons, and elsewhere, pip fetches them from the package index.
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
@@ -31,7 +33,7 @@ $(VENV)/.installed: setup.py tools/install_basicsr.py
 	touch $@
 
 test: install
-	$(PY) -m pytest -q $(TESTS)
+	$(PY) -m pytest -q -n $(WORKERS) $(TESTS)
 
 demo: install
 	$(PY) -m fasrgan_basicsr.demo

@@ -32,7 +32,7 @@ setup(
         'onnxruntime',  # export.py checks each ONNX file it writes
     ],
     extras_require={
-        'dev': ['pytest', 'ruff', 'hypothesis'],
+        'dev': ['pytest', 'pytest-xdist', 'ruff', 'hypothesis'],
         'pi': ['pyiqa'],  # Ma et al.'s score (NRQM) for the perceptual index PI; optional
     },
     license='Apache-2.0',
