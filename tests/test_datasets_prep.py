@@ -217,6 +217,7 @@ def test_div2k_kept_folders_read_with_disk_backend(div2k):
                                                                                    'astronaut_s002.png']
 
 
+@pytest.mark.subprocess
 def test_single_steps_reproduce_the_pipeline(div2k, hr_dir, tmp_path):
     out, _ = div2k
     sub = tmp_path / 'sub'
@@ -238,6 +239,7 @@ def test_single_steps_reproduce_the_pipeline(div2k, hr_dir, tmp_path):
             == (out / 'DIV2K_train_LR_bicubic_X4_sub.lmdb' / 'meta_info.txt').read_text())
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize('script', SCRIPTS)
 def test_every_script_has_help_and_the_common_flags(script):
     proc = subprocess.run([sys.executable, f'datasets_prep/{script}.py', '--help'], cwd=ROOT, capture_output=True,
@@ -464,6 +466,7 @@ def test_missing_or_empty_input_folder(module, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ['empty']
 
 
+@pytest.mark.subprocess
 def test_missing_div2k_folder_exits_2_without_traceback(tmp_path):
     proc = subprocess.run([sys.executable, 'datasets_prep/prepare_div2k.py', '--input', str(tmp_path / 'DIV2K_HR'),
                            '--output', str(tmp_path / 'out')], cwd=ROOT, capture_output=True, text=True, timeout=60)

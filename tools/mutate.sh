@@ -21,6 +21,7 @@ EQUIVALENTS=$REPO/docs/equivalent_mutants.md
 MUTMUT_VERSION=3.8.1
 
 # module | files mutated (globs, space-separated) | the fast tests that cover them (space-separated)
+#        [| the only top-level functions mutated in those files (space-separated; default: all of them)]
 TARGETS='
 losses|fasrgan_basicsr/losses/*|tests/test_fa_losses.py
 rng_state|fasrgan_basicsr/utils/rng_state.py|tests/test_rng_state.py
@@ -29,7 +30,7 @@ resilience|fasrgan_basicsr/utils/resilience.py|tests/test_resilience_hooks.py
 generators|fasrgan_basicsr/evaluation/generators.py|tests/test_generators.py
 archs|fasrgan_basicsr/archs/*|tests/test_arch_structure.py tests/test_unet_discriminator.py tests/test_fs_models.py tests/test_bicubic_baseline.py tests/test_release_profile.py
 models|fasrgan_basicsr/models/*|tests/test_fasrgan_model.py tests/test_fs_models.py tests/test_step_speedups.py tests/test_score_map_fafs.py
-datasets_prep|datasets_prep/common.py datasets_prep/create_lmdb.py datasets_prep/staging.py|tests/test_datasets_prep_pairing.py
+datasets_prep|datasets_prep/create_lmdb.py datasets_prep/prepare_benchmarks.py datasets_prep/prepare_realsr.py datasets_prep/images.py|tests/test_datasets_prep_pairing.py tests/test_datasets_prep.py tests/test_datasets_prep_bad_input.py|check_keys file_key _valid_key write_lmdb read_meta_info verify_lmdb _decode _shape verify_pair verify_entries_match_files match_shipped_lr lr_file_name key_of_lr_file prepare_image build_set_lmdbs find_pairs plan_pair write_pair plan_split pairs_large_enough refuse_name_clashes mod_crop
 '
 
 "$PY" -c 'import mutmut' 2>/dev/null || "$PY" -m pip install -q "mutmut==$MUTMUT_VERSION"
@@ -37,7 +38,7 @@ MUTMUT=$(dirname "$PY")/mutmut
 
 row() { printf '%s\n' "$TARGETS" | awk -F'|' -v m="$1" '$1 == m'; }
 if [ $# -eq 0 ]; then
-    set -- $(printf '%s\n' "$TARGETS" | awk -F'|' 'NF == 3 {print $1}')
+    set -- $(printf '%s\n' "$TARGETS" | awk -F'|' 'NF >= 3 {print $1}')
 fi
 
 survivors=0
@@ -45,15 +46,33 @@ broken=0
 for module in "$@"; do
     line=$(row "$module")
     if [ -z "$line" ]; then
-        echo "error: unknown module '$module' (known: $(printf '%s\n' "$TARGETS" | awk -F'|' 'NF == 3 {printf "%s ", $1}'))" >&2
+        echo "error: unknown module '$module' (known: $(printf '%s\n' "$TARGETS" | awk -F'|' 'NF >= 3 {printf "%s ", $1}'))" >&2
         exit 2
     fi
-    IFS='|' read -r _ globs tests <<<"$line"
+    IFS='|' read -r _ globs tests functions <<<"$line"
     tests=${MUTATE_TESTS:-$tests}
     work=$MUTATE_DIR/$module
     mkdir -p "$work/mutants"  # before Python starts: a PYTHONPATH folder missing then is never looked in
     # the working tree as it is (tracked and untracked, not ignored files); mutmut's own mutants/ stays
     (cd "$REPO" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$work"
+    if [ -n "$functions" ]; then
+        # only these functions are mutated: in the copy, every other top-level def and class of the files goes
+        # between mutmut's "# pragma: no mutate start/end" comment lines (the checkout is not touched)
+        (cd "$work" && "$PY" - "$functions" $globs <<'EOF_PRAGMA'
+import ast, sys
+keep = set(sys.argv[1].split())
+for path in sys.argv[2:]:
+    lines = open(path, encoding='utf-8').read().split('\n')
+    spans = [(min([n.lineno] + [d.lineno for d in getattr(n, 'decorator_list', [])]), n.end_lineno)
+             for n in ast.parse('\n'.join(lines)).body
+             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name not in keep]
+    for start, end in reversed(spans):
+        lines[end:end] = ['# pragma: no mutate end']
+        lines[start - 1:start - 1] = ['# pragma: no mutate start']
+    open(path, 'w', encoding='utf-8').write('\n'.join(lines))
+EOF_PRAGMA
+        )
+    fi
     {
         echo '[mutmut]'
         echo 'source_paths ='
@@ -68,6 +87,8 @@ for module in "$@"; do
         echo 'pytest_add_cli_args ='
         echo '    -p'
         echo '    no:cacheprovider'
+        echo '    -p'
+        echo '    no:xdist'
         echo '    -m'
         echo '    not subprocess'
         echo 'process_isolation = forkserver'  # torch is not fork-safe after it ran
