@@ -152,7 +152,7 @@ def match_shipped_lr(hr_infos, lr_dir, scale):
         raise PrepError(f'{lr_dir}: cannot tell how the shipped LR files are named: the namings '
                         f'{" and ".join(repr(t + ".png") for t in tied)} each match {most} HR image(s); rename them '
                         f'consistently or pass --regenerate-lr')
-    matched = matches[tied[0]] if most else {}
+    matched = matches[tied[0]]  # {} when no naming matches
     problems = []
     for hr in hr_infos:
         lr = matched.get(hr.name)
@@ -184,14 +184,14 @@ def key_of_lr_file(path, scale):
 
 
 def prepare_image(task, set_dir, scale, compress_level):
-    """Write one mod-cropped HR image and its LR (shipped or bicubic), both named after the HR; return a record."""
+    """Write one mod-cropped HR image and its LR (shipped or bicubic), both named after the HR; return its record."""
     hr_path, lr_path = task
     stem = Path(hr_path).stem
     hr = mod_crop(read_image(hr_path), scale)
     lr = read_image(lr_path) if lr_path else bicubic_downscale(hr, scale)
-    written = write_png(Path(set_dir) / 'HR' / f'{stem}.png', hr, compress_level)
-    written += write_png(Path(set_dir) / 'LR_bicubic' / f'X{scale}' / lr_file_name(stem, scale), lr, compress_level)
-    return {'name': Path(hr_path).name, 'bytes': written, 'generated': lr_path is None}
+    write_png(Path(set_dir) / 'HR' / f'{stem}.png', hr, compress_level)
+    write_png(Path(set_dir) / 'LR_bicubic' / f'X{scale}' / lr_file_name(stem, scale), lr, compress_level)
+    return {'name': Path(hr_path).name}
 
 
 def build_set_lmdbs(set_dir, stems, scale, workers):

@@ -149,9 +149,9 @@ def write_pair(task, hr_dir, lr_dir, scale, compress_level):
     hr = read_image(hr_path)[:lr_h * scale, :lr_w * scale]
     lr = bicubic_downscale(read_image(lr_path), scale) if action == 'downscale' else read_image(lr_path)
     lr = lr[:lr_h, :lr_w]
-    written = write_png(Path(hr_dir) / f'{name}.png', hr, compress_level)
-    written += write_png(Path(lr_dir) / f'{name}.png', lr, compress_level)
-    return {'name': name, 'bytes': written, 'action': action}
+    write_png(Path(hr_dir) / f'{name}.png', hr, compress_level)
+    write_png(Path(lr_dir) / f'{name}.png', lr, compress_level)
+    return {'name': name}
 
 
 def plan_split(input_dir, split, scale, same_size_lr):

@@ -1,0 +1,160 @@
+"""Pairing decisions of datasets_prep at their exact edges, and every problem of a set reported at once, each
+naming its file: sizes one pixel either side of a limit, names that differ only in case or camera prefix."""
+import cv2
+import numpy as np
+import pytest
+from test_datasets_prep_pairing import write_images
+
+from datasets_prep.common import PrepError
+from datasets_prep.images import scan_images
+from datasets_prep.prepare_benchmarks import match_shipped_lr, prepare_image
+from datasets_prep.prepare_realsr import find_pairs, pairs_large_enough, plan_pair, plan_split, write_pair
+
+
+# ---------------------------------------------------------------------------------------------- plan_pair
+@pytest.mark.parametrize('hr, lr, expected', [
+    ((44, 48), (11, 12), ('keep', (11, 12))),  # exactly ×4
+    ((43, 48), (11, 12), ('keep', (10, 12))),  # LR rounded up (44 - 43 < 4): cropped to 43 // 4 rows, HR to 40
+    ((44, 47), (11, 12), ('keep', (11, 11))),
+    ((44, 48), (12, 12), None),                # 48 - 44 = 4: a whole LR row too many is not a rounding
+    ((44, 48), (10, 12), None),                # 44 - 40 = 4
+    ((44, 48), (11, 13), None),                # 52 - 48 = 4
+    ((44, 48), (11, 11), None),
+])
+def test_plan_pair_accepts_rounding_only_below_one_lr_pixel(hr, lr, expected):
+    plan = plan_pair(hr, lr, 4, 'error')
+    if expected is None:
+        assert plan == f'LR {lr[1]}x{lr[0]} is neither 1/4 of HR {hr[1]}x{hr[0]} nor the same size'
+    else:
+        assert plan == expected
+
+
+def test_plan_pair_same_size_lr_needs_two_lr_pixels_a_side():
+    assert plan_pair((8, 9), (8, 9), 4, 'downscale') == ('downscale', (2, 2))  # 8 // 4 = 2: the smallest allowed
+    assert plan_pair((7, 9), (7, 9), 4, 'downscale') == (
+        'LR has the HR size 9x7 (pre-upsampled), too small to downscale by 1/4 with MATLAB bicubic (sides of at '
+        'least 8 pixels needed)')
+    assert plan_pair((8, 9), (8, 9), 4, 'error') == (
+        'LR has the HR size 9x8 (pre-upsampled); rerun with --same-size-lr downscale')
+
+
+# ------------------------------------------------------------------------------------- pairs_large_enough
+def test_pairs_large_enough_keeps_a_pair_exactly_one_crop_big(capsys):
+    tasks = [('big', 'h', 'l', 'keep', (8, 9)), ('small', 'h', 'l', 'keep', (7, 9)), ('wide', 'h', 'l', 'keep', (9, 7))]
+    assert pairs_large_enough(tasks, 4, 32) == tasks[:1]  # 8·4 = 32: one crop fits
+    assert capsys.readouterr().err == ('warning: train: skipped 2 pair(s) smaller than the 32x32 crop: small (36x28), '
+                                       'wide (28x36)\n')
+    with pytest.raises(PrepError, match=r'^every RealSR train pair is smaller than --crop-size 32: small \(36x28\)$'):
+        pairs_large_enough(tasks[1:2], 4, 32)
+
+
+# --------------------------------------------------------------------------------------------- find_pairs
+def realsr(tmp_path, files, camera='Canon', split='Test'):
+    folder = tmp_path / 'RealSR(V3)' / camera / split / '4'
+    write_images(folder, files)
+    return tmp_path / 'RealSR(V3)', folder
+
+
+def test_find_pairs_reads_suffixes_in_any_case_and_names_pairs_after_their_camera(tmp_path):
+    root, _ = realsr(tmp_path, {'Canon_001_hr.png': (16, 16), 'Canon_001_lr4.png': (4, 4), '7_HR.png': (16, 16),
+                                '7_LR4.png': (4, 4)})
+    pairs = find_pairs(root, 'test', 4)
+    assert [(name, hr.name, lr.name) for name, hr, lr in pairs] == [
+        ('Canon_7', '7_HR.png', '7_LR4.png'), ('Canon_001', 'Canon_001_hr.png', 'Canon_001_lr4.png')]
+
+
+def test_find_pairs_reports_every_incomplete_pair(tmp_path):
+    root, folder = realsr(tmp_path, {'a_HR.png': (16, 16), 'b_LR4.png': (4, 4), 'c_HR.png': (16, 16),
+                                     'c_LR4.png': (4, 4)})
+    with pytest.raises(PrepError) as err:
+        find_pairs(root, 'test', 4)
+    assert str(err.value) == (f'RealSR test pairs are incomplete or ambiguous:\n  {folder / "a"}: only HR found\n'
+                              f'  {folder / "b"}: only LR4 found')
+
+
+def test_find_pairs_refuses_two_pairs_that_would_get_one_name(tmp_path):
+    root, _ = realsr(tmp_path, {'1_HR.png': (16, 16), '1_LR4.png': (4, 4), 'canon_1_HR.png': (16, 16),
+                                'canon_1_LR4.png': (4, 4)})
+    with pytest.raises(PrepError, match=r'^RealSR test files whose names differ only in extension or case .*'
+                                        r'1_HR.png \+ canon_1_HR.png'):
+        find_pairs(root, 'test', 4)
+
+
+def test_find_pairs_names_a_missing_input_and_a_missing_split(tmp_path):
+    with pytest.raises(PrepError, match=f'^RealSR input folder {tmp_path / "none"} does not exist$'):
+        find_pairs(tmp_path / 'none', 'test', 4)
+    root, _ = realsr(tmp_path, {'a_HR.png': (16, 16), 'a_LR4.png': (4, 4)}, split='Train')
+    with pytest.raises(PrepError, match=r'^no <Camera>/Test/4 folder in .* \(expected the extracted RealSR\(V3\) '):
+        find_pairs(root, 'test', 4)
+    (root / 'Canon' / 'Test' / '4').mkdir(parents=True)
+    with pytest.raises(PrepError, match=r'^RealSR test folder .*Test/4 holds no images'):
+        find_pairs(root, 'test', 4)
+    write_images(root / 'Canon' / 'Test' / '4', {'readme.png': (4, 4)})
+    with pytest.raises(PrepError, match=r'^RealSR test pairs are incomplete or ambiguous: .*Test/4: no \*_HR / '
+                                        r'\*_LR4 images$'):
+        find_pairs(root, 'test', 4)
+
+
+def test_plan_split_reports_every_unusable_pair_by_its_lr_file(tmp_path):
+    root, folder = realsr(tmp_path, {'a_HR.png': (16, 16), 'a_LR4.png': (3, 4), 'b_HR.png': (16, 16),
+                                     'b_LR4.png': (4, 5), 'c_HR.png': (16, 16), 'c_LR4.png': (4, 4)})
+    with pytest.raises(PrepError) as err:
+        plan_split(root, 'test', 4, 'error')
+    assert str(err.value) == (
+        f'2 RealSR test pair(s) cannot be used:\n  {folder / "a_LR4.png"}: LR 4x3 is neither 1/4 of HR 16x16 nor the '
+        f'same size\n  {folder / "b_LR4.png"}: LR 5x4 is neither 1/4 of HR 16x16 nor the same size')
+
+
+# -------------------------------------------------------------------------------------- match_shipped_lr
+def test_a_shipped_lr_of_the_wrong_size_is_named_with_the_size_expected(tmp_path):
+    hr = scan_images([p for p in _write(tmp_path / 'HR', {'a.png': (12, 20)})])
+    _write(tmp_path / 'LR', {'ax4.png': (3, 4)})
+    with pytest.raises(PrepError, match=r'ax4.png: 4x3, expected 5x3 \(1/4 of a.png mod-cropped\)'):
+        match_shipped_lr(hr, tmp_path / 'LR', 4)
+
+
+def test_shipped_lr_without_an_hr_is_named_and_ignored(tmp_path, capsys):
+    hr = scan_images(_write(tmp_path / 'HR', {'a.png': (8, 8)}))
+    _write(tmp_path / 'LR', {'ax4.png': (2, 2), 'zx4.png': (2, 2), 'yx4.png': (2, 2)})
+    matched = match_shipped_lr(hr, tmp_path / 'LR', 4)
+    assert {k: v.name for k, v in matched.items()} == {'a.png': 'ax4.png'}
+    assert capsys.readouterr().err == (f'warning: {tmp_path / "LR"}: ignored 2 LR image(s) without an HR image of '
+                                       f'the same name: yx4.png, zx4.png\n')
+
+
+def test_shipped_lr_folders_are_named_in_their_refusals(tmp_path):
+    hr = scan_images(_write(tmp_path / 'HR', {'a.png': (8, 8)}))
+    (tmp_path / 'LR').mkdir()
+    with pytest.raises(PrepError, match=f'^LR folder {tmp_path / "LR"} holds no images'):
+        match_shipped_lr(hr, tmp_path / 'LR', 4)
+    _write(tmp_path / 'LR', {'ax4.png': (2, 2), 'ax4.bmp': (2, 2)})
+    with pytest.raises(PrepError, match=rf'^shipped LR \({tmp_path / "LR"}\) files whose names differ only in '
+                                        r'extension or case .*: ax4.bmp \+ ax4.png$'):
+        match_shipped_lr(hr, tmp_path / 'LR', 4)
+
+
+def _write(folder, sizes):
+    write_images(folder, sizes)
+    return sorted(folder / name for name in sizes)
+
+
+# --------------------------------------------------------------------------------- the written pairs
+@pytest.mark.parametrize('write', ['benchmark', 'realsr'])
+def test_the_compression_level_reaches_the_files(tmp_path, write):
+    img = np.zeros((64, 64, 3), np.uint8)
+    img[::2] = 255  # compresses well: levels 0 and 9 differ by far
+    cv2.imwrite(str(tmp_path / 'x.png'), img)
+    cv2.imwrite(str(tmp_path / 'xx4.png'), img[:16, :16])
+    sizes = {}
+    for level in (0, 9):
+        out = tmp_path / str(level)
+        for sub in ('HR', 'LR_bicubic/X4', 'lr'):
+            (out / sub).mkdir(parents=True)
+        if write == 'benchmark':
+            task = (str(tmp_path / 'x.png'), str(tmp_path / 'xx4.png'))
+            assert prepare_image(task, out, 4, level) == {'name': 'x.png'}
+        else:
+            task = ('x', str(tmp_path / 'x.png'), str(tmp_path / 'xx4.png'), 'keep', (16, 16))
+            assert write_pair(task, out / 'HR', out / 'lr', 4, level) == {'name': 'x'}
+        sizes[level] = sorted(p.stat().st_size for p in out.rglob('*.png'))
+    assert all(a > 2 * b for a, b in zip(sizes[0], sizes[9])), sizes
