@@ -1,13 +1,15 @@
 """Pairing decisions of datasets_prep at their exact edges, and every problem of a set reported at once, each
 naming its file: sizes one pixel either side of a limit, names that differ only in case or camera prefix."""
 import cv2
+import lmdb
 import numpy as np
 import pytest
 from test_datasets_prep_pairing import write_images
 
+from datasets_prep import create_lmdb
 from datasets_prep.common import PrepError
 from datasets_prep.images import scan_images
-from datasets_prep.prepare_benchmarks import match_shipped_lr, prepare_image
+from datasets_prep.prepare_benchmarks import key_of_lr_file, match_shipped_lr, prepare_image
 from datasets_prep.prepare_realsr import find_pairs, pairs_large_enough, plan_pair, plan_split, write_pair
 
 
@@ -109,7 +111,9 @@ def test_plan_split_reports_every_unusable_pair_by_its_lr_file(tmp_path):
 def test_a_shipped_lr_of_the_wrong_size_is_named_with_the_size_expected(tmp_path):
     hr = scan_images([p for p in _write(tmp_path / 'HR', {'a.png': (12, 20)})])
     _write(tmp_path / 'LR', {'ax4.png': (3, 4)})
-    with pytest.raises(PrepError, match=r'ax4.png: 4x3, expected 5x3 \(1/4 of a.png mod-cropped\)'):
+    with pytest.raises(PrepError, match=r'^shipped LR images do not match their HR \(pass --regenerate-lr to make '
+                                        r'every LR from the HR instead\): .*ax4.png: 4x3, expected 5x3 \(1/4 of a.png '
+                                        r'mod-cropped\)$'):
         match_shipped_lr(hr, tmp_path / 'LR', 4)
 
 
@@ -131,6 +135,74 @@ def test_shipped_lr_folders_are_named_in_their_refusals(tmp_path):
     with pytest.raises(PrepError, match=rf'^shipped LR \({tmp_path / "LR"}\) files whose names differ only in '
                                         r'extension or case .*: ax4.bmp \+ ax4.png$'):
         match_shipped_lr(hr, tmp_path / 'LR', 4)
+
+
+def test_unusable_images_are_named_with_their_role(tmp_path):
+    hr = scan_images(_write(tmp_path / 'HR', {'a.png': (8, 8)}))
+    (tmp_path / 'LR').mkdir()
+    (tmp_path / 'LR' / 'ax4.png').write_bytes(b'')
+    with pytest.raises(PrepError, match=r'^1 LR image\(s\) cannot be used \(fix or remove them; nothing was written\): '
+                                        r'.*ax4.png: empty file \(0 bytes\)$'):
+        match_shipped_lr(hr, tmp_path / 'LR', 4)
+    for role, empty in (('HR', 'a_HR.png'), ('LR', 'a_LR4.png')):
+        root, folder = realsr(tmp_path / role, {'a_HR.png': (16, 16), 'a_LR4.png': (4, 4)})
+        (folder / empty).write_bytes(b'')
+        with pytest.raises(PrepError, match=rf'^1 RealSR test {role} image\(s\) cannot be used .*{empty}: empty file'):
+            plan_split(root, 'test', 4, 'error')
+
+
+def test_an_lr_file_name_without_the_scale_suffix_is_refused_by_name():
+    with pytest.raises(PrepError, match=r'^dir/a.png: an LR file name must end in x4$'):
+        key_of_lr_file('dir/a.png', 4)
+    assert key_of_lr_file('dir/ax4x4.png', 4) == 'ax4'
+
+
+# ------------------------------------------------------------------------------------------ LMDB verification
+def lmdb_of(tmp_path, name, sizes):
+    write_images(tmp_path / name, sizes)
+    create_lmdb.create_lmdb(tmp_path / name, tmp_path / f'{name}.lmdb')
+    return tmp_path / f'{name}.lmdb'
+
+
+def overwrite_entry(path, key, value):
+    env = lmdb.open(str(path), map_size=1 << 24)
+    with env.begin(write=True) as txn:
+        txn.put(key.encode('ascii'), value)
+    env.close()
+
+
+def test_lmdb_verification_decodes_the_first_middle_and_last_entries(tmp_path):
+    for bad in ('a', 'c', 'd'):  # of a, b, c, d: entries 0, 2 and 3 are sampled
+        path = lmdb_of(tmp_path / bad, 'x', {f'{k}.png': (4, 5) for k in 'abcd'})
+        assert create_lmdb.verify_lmdb(path, 4) == 4
+        overwrite_entry(path, bad, b'not a png')
+        with pytest.raises(PrepError, match=rf'^LMDB {path} failed verification: entry {bad} decodes to None, '
+                                            r'meta_info records \(4, 5, 3\)$'):
+            create_lmdb.verify_lmdb(path, 4)
+
+
+def test_pair_verification_names_an_entry_that_does_not_decode(tmp_path):
+    gt = lmdb_of(tmp_path, 'gt', {'a.png': (8, 8), 'b.png': (8, 8)})
+    lq = lmdb_of(tmp_path, 'lq', {'a.png': (2, 2), 'b.png': (2, 2)})
+    create_lmdb.verify_pair(gt, lq, 4)
+    overwrite_entry(gt, 'b', b'\x89PNG broken')
+    with pytest.raises(PrepError, match=r'^GT is not exactly x4 its LQ for key\(s\) b \(does not decode\) '):
+        create_lmdb.verify_pair(gt, lq, 4)
+
+
+def test_pair_verification_names_the_keys_of_one_side_only(tmp_path):
+    gt = lmdb_of(tmp_path, 'gt', {'a.png': (8, 8), 'b.png': (8, 8)})
+    lq = lmdb_of(tmp_path, 'lq', {'a.png': (2, 2)})
+    with pytest.raises(PrepError, match=r'hold different keys \(2 vs 1; only in GT: b; only in LQ: -\)$'):
+        create_lmdb.verify_pair(gt, lq, 4)
+
+
+def test_a_malformed_meta_info_line_is_named_by_its_number(tmp_path):
+    path = lmdb_of(tmp_path, 'x', {'a.png': (4, 5)})
+    meta = path / 'meta_info.txt'
+    meta.write_text(meta.read_text() + 'garbage\n')
+    with pytest.raises(PrepError, match=rf"^{path}/meta_info.txt line 2 is malformed: 'garbage'$"):
+        create_lmdb.read_meta_info(path)
 
 
 def _write(folder, sizes):
@@ -156,5 +228,6 @@ def test_the_compression_level_reaches_the_files(tmp_path, write):
         else:
             task = ('x', str(tmp_path / 'x.png'), str(tmp_path / 'xx4.png'), 'keep', (16, 16))
             assert write_pair(task, out / 'HR', out / 'lr', 4, level) == {'name': 'x'}
-        sizes[level] = sorted(p.stat().st_size for p in out.rglob('*.png'))
-    assert all(a > 2 * b for a, b in zip(sizes[0], sizes[9])), sizes
+        sizes[level] = {p.relative_to(out): p.stat().st_size for p in out.rglob('*.png')}
+    assert len(sizes[0]) == 2 and sizes[0].keys() == sizes[9].keys()
+    assert all(sizes[0][name] > 2 * sizes[9][name] for name in sizes[0]), sizes

@@ -112,6 +112,23 @@ for meta in pathlib.Path('mutants').rglob('*.meta'):
     meta.write_text(json.dumps(data))
 EOF_RESET
         "$MUTMUT" run >run.log 2>&1 || { tail -40 run.log; exit 2; }
+        # a worker that mutmut saw die by SIGKILL/SIGSEGV ("segfault": LMDB's tests hit it under mutmut's fork server
+        # though their plain runs are fine) is tested again in a plain pytest process: a failure kills the mutant
+        "$PY" - $tests <<'EOF_RECHECK'
+import json, os, pathlib, subprocess, sys
+for meta in pathlib.Path('mutants').rglob('*.meta'):
+    data = json.loads(meta.read_text())
+    codes = data['exit_code_by_key']
+    crashed = [name for name, code in codes.items() if code in (-9, -11)]
+    for name in crashed:
+        proc = subprocess.run([sys.executable, '-m', 'pytest', '-x', '-q', '-p', 'no:cacheprovider', '-p', 'no:xdist',
+                               '-m', 'not subprocess', *sys.argv[1:]], cwd='mutants', capture_output=True,
+                              env=dict(os.environ, MUTANT_UNDER_TEST=name))
+        codes[name] = 0 if proc.returncode == 0 else 1
+    if crashed:
+        meta.write_text(json.dumps(data))
+        print(f'{meta}: {len(crashed)} mutant(s) whose worker died by a signal tested again in a plain process')
+EOF_RECHECK
         "$MUTMUT" export-cicd-stats >/dev/null
         "$MUTMUT" results --all true >results.txt
     ) || { echo "$module: could not run (see $work/run.log)" >&2; broken=1; continue; }
