@@ -34,6 +34,7 @@ from datasets_prep.common import (  # noqa: E402
     name_list,
     parallel_map,
     run_cli,
+    tree_bytes,
 )
 from datasets_prep.images import (  # noqa: E402
     encode_png,
@@ -95,8 +96,8 @@ def map_size_for(infos):
     return 2 * sum(i.height * i.width * 3 + 8192 for i in infos) + 64 * 2**20
 
 
-def write_lmdb(infos, lmdb_path, compress_level=1, workers=1, desc='write LMDB', key_of=None):
-    """Write ``infos`` (in order) to a new LMDB at ``lmdb_path`` with BasicSR's LmdbMaker; return the bytes stored.
+def write_lmdb(infos, lmdb_path, compress_level, workers, desc, key_of=None):
+    """Write ``infos`` (in order) to a new LMDB at ``lmdb_path`` with BasicSR's LmdbMaker.
 
     Each image's key is ``key_of(path)`` of its own file (default: the name without extension), never its position.
     """
@@ -106,17 +107,14 @@ def write_lmdb(infos, lmdb_path, compress_level=1, workers=1, desc='write LMDB',
     key_of = key_of or file_key
     check_keys(paths, key_of)
     maker = LmdbMaker(str(lmdb_path), map_size=map_size_for(infos), compress_level=compress_level)
-    stored = 0
     try:
         for path, data, shape in parallel_map(functools.partial(encode_one, compress_level=compress_level), paths,
                                               workers, desc):
             maker.put(data, key_of(path), shape)
-            stored += len(data)
         maker.close()
     except BaseException:
         _abandon(maker)
         raise
-    return stored
 
 
 def _abandon(maker):
@@ -137,8 +135,9 @@ def read_meta_info(lmdb_path):
     return entries
 
 
-def verify_lmdb(lmdb_path, expected_count, samples=3):
-    """Check an LMDB: key count = meta_info lines = ``expected_count``, same keys, samples decode to their shape."""
+def verify_lmdb(lmdb_path, expected_count):
+    """Check an LMDB: key count = meta_info lines = ``expected_count``, same keys, and its first, middle and last
+    entries decode to the shape meta_info records."""
     problems = []
     meta = read_meta_info(lmdb_path)
     env = lmdb.open(str(lmdb_path), readonly=True, lock=False, readahead=False)
@@ -151,7 +150,7 @@ def verify_lmdb(lmdb_path, expected_count, samples=3):
             elif db_keys != {key for key, _ in meta}:
                 problems.append('the keys differ from the names in meta_info.txt')
             picks = sorted({0, len(meta) // 2, len(meta) - 1}) if meta else []
-            for key, shape in [meta[i] for i in picks[:samples]]:
+            for key, shape in [meta[i] for i in picks]:
                 got = _shape(_decode(txn.get(key.encode('ascii'))))
                 if got != shape:
                     problems.append(f'entry {key} decodes to {got}, meta_info records {shape}')
@@ -163,16 +162,15 @@ def verify_lmdb(lmdb_path, expected_count, samples=3):
 
 
 def build_verified_lmdb(infos, output, compress_level=1, workers=1, overwrite=False, desc=None):
-    """Write ``infos`` to ``<output stem>.partial.lmdb``, verify it and move it to ``output``; return bytes stored."""
+    """Write ``infos`` to ``<output stem>.partial.lmdb``, verify it and move it to ``output``."""
     output = Path(output)
     if output.suffix != '.lmdb':
         raise PrepError(f'--output must end with .lmdb (BasicSR requires it), got {output}')
     with StagedOutput(output, overwrite, create=False) as staged:
         check_free_space(staged.partial, sum(i.path.stat().st_size for i in infos))
-        stored = write_lmdb(infos, staged.partial, compress_level, workers, desc or f'write {output.name}')
+        write_lmdb(infos, staged.partial, compress_level, workers, desc or f'write {output.name}')
         verify_lmdb(staged.partial, len(infos))
         staged.commit()
-    return stored
 
 
 def build_lmdb_in_workspace(workspace, name, infos, compress_level=1, workers=1, key_of=None):
@@ -262,7 +260,8 @@ def create_lmdb(input_dir, output, compress_level=1, workers=1, overwrite=False)
     infos = scan_images(list_images(input_dir))
     check_keys([i.path for i in infos])
     summary.notes += report_colour_conversions(infos)
-    summary.bytes_written = build_verified_lmdb(infos, output, compress_level, workers, overwrite)
+    build_verified_lmdb(infos, output, compress_level, workers, overwrite)
+    summary.bytes_written = tree_bytes(output)
     summary.images = len(infos)
     summary.notes.append(f'verified {output}: {len(infos)} keys = meta_info lines = input images')
     return summary.finish()

@@ -197,6 +197,46 @@ def test_pair_verification_names_the_keys_of_one_side_only(tmp_path):
         create_lmdb.verify_pair(gt, lq, 4)
 
 
+def test_lmdb_verification_reports_every_problem_and_reads_grey_entries_as_one_channel(tmp_path):
+    path = lmdb_of(tmp_path, 'x', {'a.png': (4, 5), 'b.png': (4, 5)})
+    meta = path / 'meta_info.txt'
+    lines = meta.read_text().splitlines()
+    meta.write_text('\n'.join([lines[0], lines[1].replace('b.png', 'c.png')]) + '\n')
+    with pytest.raises(PrepError, match=rf'^LMDB {path} failed verification: the keys differ from the names in '
+                                        r'meta_info.txt; entry c decodes to None, meta_info records \(4, 5, 3\)$'):
+        create_lmdb.verify_lmdb(path, 2)
+    meta.write_text(lines[0] + '\n' + lines[1] + '\n')
+    overwrite_entry(path, 'b', cv2.imencode('.png', np.zeros((4, 5), np.uint8))[1].tobytes())
+    with pytest.raises(PrepError, match=r'failed verification: entry b decodes to \(4, 5, 1\), meta_info records '
+                                        r'\(4, 5, 3\)$'):
+        create_lmdb.verify_lmdb(path, 2)
+    meta.write_text('')
+    with pytest.raises(PrepError, match=r'failed verification: 2 keys, 0 meta_info lines, 2 inputs$'):
+        create_lmdb.verify_lmdb(path, 2)
+
+
+def test_lmdb_keys_that_clash_ignoring_case_are_refused_by_name():
+    with pytest.raises(PrepError, match=r'^LMDB input files whose names differ only in extension or case would write '
+                                        r'the same output; rename them: A.bmp \+ a.png$'):
+        create_lmdb.check_keys(['d/a.png', 'd/A.bmp'])
+
+
+def test_the_compression_level_reaches_the_lmdb_entries(tmp_path):
+    img = np.zeros((64, 64, 3), np.uint8)
+    img[::2] = 255
+    (tmp_path / 'in').mkdir()
+    cv2.imwrite(str(tmp_path / 'in' / 'a.png'), img)
+    sizes = []
+    for level in (0, 9):
+        path = tmp_path / f'{level}.lmdb'
+        create_lmdb.write_lmdb(scan_images([tmp_path / 'in' / 'a.png']), path, level, 1, 'write')
+        env = lmdb.open(str(path), readonly=True, lock=False)
+        with env.begin() as txn:
+            sizes.append(len(txn.get(b'a')))
+        env.close()
+    assert sizes[0] > 2 * sizes[1], sizes
+
+
 def test_a_malformed_meta_info_line_is_named_by_its_number(tmp_path):
     path = lmdb_of(tmp_path, 'x', {'a.png': (4, 5)})
     meta = path / 'meta_info.txt'

@@ -112,7 +112,7 @@ def test_entry_holding_another_image_of_the_same_size_fails_verification(tmp_pat
     write_images(lr_dir, {f'{s}x4.png': (4, 4) for s in ('1', '10', '2')})
     listed = create_lmdb.scan_images(create_lmdb.list_images(lr_dir))  # 10x4, 1x4, 2x4
     by_position = dict(zip((p.path for p in listed), ['1', '10', '2']))  # key '1' -> 10x4.png
-    create_lmdb.write_lmdb(listed, tmp_path / 'lr.lmdb', key_of=by_position.__getitem__)
+    create_lmdb.write_lmdb(listed, tmp_path / 'lr.lmdb', 1, 1, 'write', key_of=by_position.__getitem__)
     with pytest.raises(PrepError, match=r'the entries of key\(s\) 1, 10 differ from the files of those names'):
         create_lmdb.verify_entries_match_files(tmp_path / 'lr.lmdb', lambda key: lr_dir / f'{key}x4.png')
     shutil.copytree(tmp_path / 'lr.lmdb', tmp_path / 'same_sizes.lmdb')
@@ -123,7 +123,7 @@ def make_lmdb(path, sizes):
     """An LMDB of noise images ``{key: (h, w)}`` written by create_lmdb's own writer."""
     folder = path.with_suffix('.src')
     write_images(folder, {f'{key}.png': size for key, size in sizes.items()})
-    create_lmdb.write_lmdb(create_lmdb.scan_images(create_lmdb.list_images(folder)), path)
+    create_lmdb.write_lmdb(create_lmdb.scan_images(create_lmdb.list_images(folder)), path, 1, 1, 'write')
     return path
 
 
