@@ -8,7 +8,7 @@ from test_datasets_prep_pairing import write_images
 
 from datasets_prep import create_lmdb
 from datasets_prep.common import PrepError
-from datasets_prep.images import scan_images
+from datasets_prep.images import refuse_name_clashes, scan_images
 from datasets_prep.prepare_benchmarks import key_of_lr_file, match_shipped_lr, prepare_image
 from datasets_prep.prepare_realsr import find_pairs, pairs_large_enough, plan_pair, plan_split, write_pair
 
@@ -219,6 +219,9 @@ def test_lmdb_keys_that_clash_ignoring_case_are_refused_by_name():
     with pytest.raises(PrepError, match=r'^LMDB input files whose names differ only in extension or case would write '
                                         r'the same output; rename them: A.bmp \+ a.png$'):
         create_lmdb.check_keys(['d/a.png', 'd/A.bmp'])
+    with pytest.raises(PrepError, match=r'^input files whose names differ only in extension or case '
+                                        r'.*: a.jpg \+ a.png$'):
+        refuse_name_clashes(['d/a.png', 'e/a.jpg'])  # the scripts' input folders (extract_subimages, ...)
 
 
 def test_the_compression_level_reaches_the_lmdb_entries(tmp_path):
