@@ -175,6 +175,7 @@ def test_the_shipped_option_files_build_and_pass_the_check_but_for_data_and_runs
     assert fa['network_d']['norm'] == 'spectral' and fa['network_d']['input_size'] == fa['gt_size'] == 256
 
 
+@pytest.mark.subprocess
 def test_train_auto_resume_and_test_through_the_entry_points_resume_exactly(tmp_path, tiny_data, hr_folder):
     """4 iterations straight = 2, stop, --auto_resume to 4 (the pool is full from iteration 2 and dequeues after)."""
     def opts(name, total):

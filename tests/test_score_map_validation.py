@@ -5,6 +5,7 @@ import os
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from basicsr.archs import build_network
 from basicsr.data.paired_image_dataset import PairedImageDataset
@@ -38,6 +39,7 @@ def expected_panel(net_g, net_d, lr_path, hr_path, title, extractor=None):
     return score_map_figures(values, title, sr=tensor2img(sr), hr=read(hr_path), normalize=True)['panel']
 
 
+@pytest.mark.subprocess
 def test_training_writes_panels_at_validation_and_tensorboard_images(tiny_data, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
