@@ -1,6 +1,7 @@
 """Shared fixtures: tiny datasets from scikit-image photographs, tiny option dicts, and a runner
 for the real entry points (``fasrgan_basicsr/train.py``, ``test.py``) in a temporary root."""
 import copy
+import logging
 import os
 import subprocess
 import sys
@@ -152,3 +153,28 @@ def tiny_batch(seed=0, batch=2, size=32, scale=4):
     gen = torch.Generator().manual_seed(seed)
     return {'lq': torch.rand(batch, 3, size // scale, size // scale, generator=gen),
             'gt': torch.rand(batch, 3, size, size, generator=gen)}
+
+
+class _Messages(logging.Handler):
+    """Collects what BasicSR's root logger emits (it does not propagate, so ``caplog`` sees nothing)."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def basicsr_messages():
+    """The messages logged through ``basicsr.utils.get_root_logger()`` during the test, in order, from INFO up (the
+    level training logs at)."""
+    handler = _Messages()
+    logger = logging.getLogger('basicsr')
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler.messages
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -1,6 +1,5 @@
 """Registered metrics: RMSE on hand-computed images, NIQE's reference value, LPIPS through the real loaders
 (stand-in AlexNet checkpoint, the lpips package's linear layers), PI with and without pyiqa."""
-import logging
 import math
 import sys
 import types
@@ -20,25 +19,10 @@ from fasrgan_basicsr.metrics import lpips_metric, pi_metric
 BABOON = SHARED / 'benchmarks' / 'niqe' / 'baboon.png'
 
 
-class Records(logging.Handler):
-    """Collects what BasicSR's root logger (``propagate=False``) emits."""
-
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
 @pytest.fixture
-def basicsr_log():
-    handler = Records()
-    logger = logging.getLogger('basicsr')
-    logger.addHandler(handler)
+def basicsr_log(basicsr_messages):
     unavailable.reset()
-    yield handler.messages
-    logger.removeHandler(handler)
+    yield basicsr_messages
     unavailable.reset()
 
 

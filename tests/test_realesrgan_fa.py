@@ -134,6 +134,20 @@ def test_usm_targets_and_fa_terms_equal_hand_computed_values(tmp_path, l1_usm, g
             assert got[k].item() == pytest.approx(want[k], rel=1e-6), k
 
 
+USM_KEYS = ('l1_gt_usm', 'percep_gt_usm', 'gan_gt_usm')  # loss_targets() order: pixel, perceptual, real batch
+
+
+def test_each_target_is_the_usm_sharpened_gt_unless_its_own_key_is_false(model):
+    plain, sharp = torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2)
+    model.gt, model.gt_usm = plain, sharp
+    for key in USM_KEYS:
+        model.opt.pop(key, None)
+    assert all(t is sharp for t in model.loss_targets())  # absent keys: Real-ESRGAN's default
+    for i, key in enumerate(USM_KEYS):
+        model.opt.update(dict.fromkeys(USM_KEYS, True), **{key: False})
+        assert [t is plain for t in model.loss_targets()] == [j == i for j in range(3)], key
+
+
 def _snapshot(net):
     return {k: v.detach().clone() for k, v in net.named_parameters()}
 

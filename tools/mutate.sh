@@ -19,6 +19,11 @@ case $PY in /*) ;; */*) PY=$PWD/$PY ;; esac  # used from the copies too
 MUTATE_DIR=${MUTATE_DIR:-${TMPDIR:-/tmp}/fasrgan_mutate}
 EQUIVALENTS=$REPO/docs/equivalent_mutants.md
 MUTMUT_VERSION=3.8.1
+# pytest's arguments for every run, mutmut's and the re-check's: no cache or workers; no test that starts the
+# entry points in a child process (slow, and covered in-process); no torch.compile test (11 s a mutant; it compares
+# the compiled forward with the eager one, and both run the same mutant)
+PYTEST_ARGS=(-p no:cacheprovider -p no:xdist -m 'not subprocess'
+             --deselect tests/test_step_speedups.py::test_compiled_forwards_equal_eager)
 
 # module | files mutated (globs, space-separated) | the fast tests that cover them (space-separated)
 #        [| the only top-level functions mutated in those files (space-separated; default: all of them)]
@@ -29,7 +34,7 @@ checkpoint|fasrgan_basicsr/utils/checkpoint.py|tests/test_checkpoint.py
 resilience|fasrgan_basicsr/utils/resilience.py|tests/test_resilience_hooks.py
 generators|fasrgan_basicsr/evaluation/generators.py|tests/test_generators.py
 archs|fasrgan_basicsr/archs/*|tests/test_arch_structure.py tests/test_unet_discriminator.py tests/test_fs_models.py tests/test_bicubic_baseline.py tests/test_release_profile.py
-models|fasrgan_basicsr/models/*|tests/test_fasrgan_model.py tests/test_fs_models.py tests/test_step_speedups.py tests/test_score_map_fafs.py tests/test_score_map_validation.py tests/test_realesrgan_fa.py
+models|fasrgan_basicsr/models/*|tests/test_fasrgan_model.py tests/test_gan_step_saving.py tests/test_fs_models.py tests/test_step_speedups.py tests/test_score_map_fafs.py tests/test_score_map_validation.py tests/test_realesrgan_fa.py
 datasets_prep|datasets_prep/create_lmdb.py datasets_prep/prepare_benchmarks.py datasets_prep/prepare_realsr.py datasets_prep/images.py|tests/test_datasets_prep_edges.py tests/test_datasets_prep_pairing.py tests/test_datasets_prep.py tests/test_datasets_prep_bad_input.py|check_keys file_key _valid_key write_lmdb read_meta_info verify_lmdb _decode _shape verify_pair verify_entries_match_files match_shipped_lr lr_file_name key_of_lr_file prepare_image build_set_lmdbs find_pairs plan_pair write_pair plan_split pairs_large_enough refuse_name_clashes mod_crop
 '
 
@@ -85,12 +90,7 @@ EOF_PRAGMA
         echo 'pytest_add_cli_args_test_selection ='
         for t in $tests; do echo "    $t"; done
         echo 'pytest_add_cli_args ='
-        echo '    -p'
-        echo '    no:cacheprovider'
-        echo '    -p'
-        echo '    no:xdist'
-        echo '    -m'
-        echo '    not subprocess'
+        for a in "${PYTEST_ARGS[@]}"; do echo "    $a"; done
         echo 'process_isolation = forkserver'  # torch is not fork-safe after it ran
         echo 'use_git_change_detection = false'
     } >"$work/setup.cfg"
@@ -114,15 +114,14 @@ EOF_RESET
         "$MUTMUT" run >run.log 2>&1 || { tail -40 run.log; exit 2; }
         # a worker that mutmut saw die by SIGKILL/SIGSEGV ("segfault": LMDB's tests hit it under mutmut's fork server
         # though their plain runs are fine) is tested again in a plain pytest process: a failure kills the mutant
-        "$PY" - $tests <<'EOF_RECHECK'
+        "$PY" - "${PYTEST_ARGS[@]}" $tests <<'EOF_RECHECK'
 import json, os, pathlib, subprocess, sys
 for meta in pathlib.Path('mutants').rglob('*.meta'):
     data = json.loads(meta.read_text())
     codes = data['exit_code_by_key']
     crashed = [name for name, code in codes.items() if code in (-9, -11)]
     for name in crashed:
-        proc = subprocess.run([sys.executable, '-m', 'pytest', '-x', '-q', '-p', 'no:cacheprovider', '-p', 'no:xdist',
-                               '-m', 'not subprocess', *sys.argv[1:]], cwd='mutants', capture_output=True,
+        proc = subprocess.run([sys.executable, '-m', 'pytest', '-x', '-q', *sys.argv[1:]], cwd='mutants', capture_output=True,
                               env=dict(os.environ, MUTANT_UNDER_TEST=name))
         codes[name] = 0 if proc.returncode == 0 else 1
     if crashed:
