@@ -1,0 +1,73 @@
+"""Where each forward of the step goes and what it reads: the discriminator's update through its own module (the
+distributed wrapper when there is one), the generator's through the bare one; the perceptual loss on its own target;
+no generator gradient kept through a discriminator-only iteration. In-process, both ways of computing the step."""
+import pytest
+import torch
+from conftest import build_training_model, tiny_batch, tiny_options
+from torch import nn
+
+DATA = {'train_gt': '.', 'train_lq': '.', 'val_gt': '.', 'val_lq': '.'}  # in-process: datasets unused
+REUSE = pytest.mark.parametrize('reuse', [True, False], ids=['reused', 'straightforward'])
+
+
+class Calls(nn.Module):
+    """Forwards to ``module`` and records, per call, the input and whether it carries a graph back to the generator."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+        self.inputs = []
+
+    def forward(self, x):
+        self.inputs.append((x, x.requires_grad))
+        return self.module(x)
+
+
+@REUSE
+def test_the_discriminators_update_runs_its_own_module_and_the_generators_the_bare_one(tmp_path, reuse):
+    torch.manual_seed(0)
+    model = build_training_model(tiny_options(DATA, reuse_discriminator_outputs=reuse), tmp_path)
+    assert model.discriminator_for_update is model.discriminator_forward is model.net_d  # one process: no wrapper
+    for_update, bare = Calls(model.net_d), Calls(model.net_d)  # as a DistributedDataParallel wrapper would be
+    model.discriminator_for_update, model.discriminator_forward = for_update, bare
+    model.feed_data(tiny_batch())
+    model.optimize_parameters(current_iter=1)
+    gt = model.gt
+    if reuse:  # one forward per batch, both for the update: real, then the generated batch with its graph
+        assert [(x is gt, grad) for x, grad in for_update.inputs] == [(True, False), (False, True)]
+        assert bare.inputs == []
+    else:  # generator's update (real without grad, generated with it), then the discriminator's (detached)
+        assert [(x is gt, grad) for x, grad in bare.inputs] == [(True, False), (False, True)]
+        assert [(x is gt, grad) for x, grad in for_update.inputs] == [(True, False), (False, False)]
+    assert torch.equal(for_update.inputs[1][0], model.output)
+
+
+@REUSE
+def test_the_perceptual_loss_reads_its_own_target(tmp_path, reuse):
+    torch.manual_seed(0)
+    model = build_training_model(tiny_options(DATA, reuse_discriminator_outputs=reuse), tmp_path)
+    model.feed_data(tiny_batch())
+    perceptual_target = torch.rand_like(model.gt)
+    model.loss_targets = lambda: (model.gt, perceptual_target, model.gt)  # as Real-ESRGAN's percep_gt_usm does
+    targets = []
+
+    def perceptual(output, target):  # a stand-in for BasicSR's PerceptualLoss: (perceptual, style)
+        targets.append(target)
+        return (output - target).abs().mean(), None
+
+    model.cri_perceptual = perceptual
+    model.optimize_parameters(current_iter=1)
+    assert len(targets) == 1 and targets[0] is perceptual_target
+    assert 'l_g_percep' in model.get_current_log()
+
+
+@REUSE
+def test_a_discriminator_only_iteration_keeps_no_generator_gradient(tmp_path, reuse):
+    torch.manual_seed(0)
+    model = build_training_model(tiny_options(DATA, reuse_discriminator_outputs=reuse, net_d_iters=2), tmp_path)
+    model.feed_data(tiny_batch())
+    model.optimize_parameters(current_iter=2)  # the generator updates on even iterations
+    assert all(p.grad is not None for p in model.net_g.parameters())
+    model.optimize_parameters(current_iter=3)  # the discriminator alone: the generator's gradients are freed
+    assert all(p.grad is None for p in model.net_g.parameters())
+    assert all(p.grad is not None for p in model.net_d.parameters())
