@@ -68,6 +68,8 @@ def test_a_discriminator_only_iteration_keeps_no_generator_gradient(tmp_path, re
     model.feed_data(tiny_batch())
     model.optimize_parameters(current_iter=2)  # the generator updates on even iterations
     assert all(p.grad is not None for p in model.net_g.parameters())
+    model.discriminator_for_update = Calls(model.discriminator_for_update)
     model.optimize_parameters(current_iter=3)  # the discriminator alone: the generator's gradients are freed
     assert all(p.grad is None for p in model.net_g.parameters())
+    assert [grad for _, grad in model.discriminator_for_update.inputs] == [False, False]  # no graph into G kept
     assert all(p.grad is not None for p in model.net_d.parameters())
