@@ -135,11 +135,12 @@ def stand_in_vgg19(tmp_path, monkeypatch):
     return state
 
 
-def build_training_model(opt, tmp_path=None):
-    """Build a BasicSR model in-process from a training option dict, as ``parse_options`` would."""
+def build_training_model(opt, tmp_path=None, dist=False):
+    """Build a BasicSR model in-process from a training option dict, as ``parse_options`` would (``dist``: in a
+    process group of one, which the caller has initialised)."""
     from basicsr.models import build_model
     opt = copy.deepcopy(opt)
-    opt.update(is_train=True, dist=False, rank=0, world_size=1, auto_resume=False)
+    opt.update(is_train=True, dist=dist, rank=0, world_size=1, auto_resume=False)
     root = Path(tmp_path or '.') / 'experiments' / opt['name']
     opt['path'].update(experiments_root=str(root), models=str(root / 'models'),
                        training_states=str(root / 'training_states'), log=str(root),

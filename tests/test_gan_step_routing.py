@@ -73,3 +73,34 @@ def test_a_discriminator_only_iteration_keeps_no_generator_gradient(tmp_path, re
     assert all(p.grad is None for p in model.net_g.parameters())
     assert [grad for _, grad in model.discriminator_for_update.inputs] == [False, False]  # no graph into G kept
     assert all(p.grad is not None for p in model.net_d.parameters())
+
+
+def test_distributed_training_wraps_the_discriminators_update_alone(tmp_path):
+    """One gloo process in-process: the update's module is a DistributedDataParallel of the discriminator module
+    (unused heads allowed, buffers never broadcast, no CUDA device ids on the CPU), and, the average over one rank
+    being the identity, the step equals the single-process one."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0, world_size=1)
+    try:
+        steps = {}
+        for distributed in (True, False):
+            torch.manual_seed(0)
+            opt = tiny_options(DATA, name=f'dist_{distributed}')
+            model = build_training_model(opt, tmp_path, dist=distributed)
+            wrapper = model.discriminator_for_update
+            if distributed:
+                assert isinstance(wrapper, DistributedDataParallel) and wrapper.module is model.discriminator
+                assert (wrapper.find_unused_parameters, wrapper.broadcast_buffers, wrapper.device_ids) == (
+                    True, False, None)
+                assert model.discriminator_forward is model.discriminator is model.net_d  # unwrapped
+            else:
+                assert wrapper is model.net_d
+            model.feed_data(tiny_batch())
+            model.optimize_parameters(current_iter=1)
+            steps[distributed] = {k: v.detach().clone() for k, v in model.net_d.state_dict().items()}
+        for k, v in steps[False].items():
+            assert torch.allclose(steps[True][k], v, rtol=0, atol=1e-6), k
+    finally:
+        dist.destroy_process_group()
