@@ -92,6 +92,10 @@ EOF_PRAGMA
         echo 'pytest_add_cli_args ='
         for a in "${PYTEST_ARGS[@]}"; do echo "    $a"; done
         echo 'process_isolation = forkserver'  # torch is not fork-safe after it ran
+        # mutmut's time limit is (estimate + 1 s) x multiplier, its estimate the sum of the tests' call times: the
+        # fixtures that build models, most of a run here, are left out, and two workers share the cores. With its
+        # default multiplier (15) whole surviving runs were cut off and counted as timeouts (killed)
+        echo 'timeout_multiplier = 60'
         echo 'use_git_change_detection = false'
     } >"$work/setup.cfg"
     echo "== $module: mutating $globs; tests: $tests"
@@ -113,20 +117,25 @@ for meta in pathlib.Path('mutants').rglob('*.meta'):
 EOF_RESET
         "$MUTMUT" run >run.log 2>&1 || { tail -40 run.log; exit 2; }
         # a worker that mutmut saw die by SIGKILL/SIGSEGV ("segfault": LMDB's tests hit it under mutmut's fork server
-        # though their plain runs are fine) is tested again in a plain pytest process: a failure kills the mutant
+        # though their plain runs are fine) or hit its time limit is tested again in a plain pytest process: a
+        # failure kills the mutant, a pass makes it a survivor, a run over 15 minutes stays a timeout (killed)
         "$PY" - "${PYTEST_ARGS[@]}" $tests <<'EOF_RECHECK'
 import json, os, pathlib, subprocess, sys
+CRASHED, TIMEOUT = {-9, -11}, {36, 24, -24, 152, 255}
 for meta in pathlib.Path('mutants').rglob('*.meta'):
     data = json.loads(meta.read_text())
     codes = data['exit_code_by_key']
-    crashed = [name for name, code in codes.items() if code in (-9, -11)]
-    for name in crashed:
-        proc = subprocess.run([sys.executable, '-m', 'pytest', '-x', '-q', *sys.argv[1:]], cwd='mutants', capture_output=True,
-                              env=dict(os.environ, MUTANT_UNDER_TEST=name))
-        codes[name] = 0 if proc.returncode == 0 else 1
-    if crashed:
-        meta.write_text(json.dumps(data))
-        print(f'{meta}: {len(crashed)} mutant(s) whose worker died by a signal tested again in a plain process')
+    again = [name for name, code in codes.items() if code in CRASHED | TIMEOUT]
+    for name in again:
+        try:
+            proc = subprocess.run([sys.executable, '-m', 'pytest', '-x', '-q', *sys.argv[1:]], cwd='mutants',
+                                  capture_output=True, env=dict(os.environ, MUTANT_UNDER_TEST=name), timeout=900)
+            codes[name] = 0 if proc.returncode == 0 else 1
+        except subprocess.TimeoutExpired:
+            codes[name] = 36
+        meta.write_text(json.dumps(data))  # after each: an interrupted re-check keeps what it found
+    if again:
+        print(f'{meta}: {len(again)} mutant(s) that crashed or timed out under mutmut tested again in a plain process')
 EOF_RECHECK
         "$MUTMUT" export-cicd-stats >/dev/null
         "$MUTMUT" results --all true >results.txt
