@@ -121,20 +121,28 @@ EOF_RESET
         # failure kills the mutant, a pass makes it a survivor, a run over 15 minutes stays a timeout (killed)
         "$PY" - "${PYTEST_ARGS[@]}" $tests <<'EOF_RECHECK'
 import json, os, pathlib, subprocess, sys
+from concurrent.futures import ThreadPoolExecutor
 CRASHED, TIMEOUT = {-9, -11}, {36, 24, -24, 152, 255}
+
+
+def verdict(name):
+    try:
+        proc = subprocess.run([sys.executable, '-m', 'pytest', '-x', '-q', *sys.argv[1:]], cwd='mutants',
+                              capture_output=True, env=dict(os.environ, MUTANT_UNDER_TEST=name), timeout=900)
+        return 0 if proc.returncode == 0 else 1
+    except subprocess.TimeoutExpired:
+        return 36
+
+
 for meta in pathlib.Path('mutants').rglob('*.meta'):
     data = json.loads(meta.read_text())
     codes = data['exit_code_by_key']
     again = [name for name, code in codes.items() if code in CRASHED | TIMEOUT]
-    for name in again:
-        try:
-            proc = subprocess.run([sys.executable, '-m', 'pytest', '-x', '-q', *sys.argv[1:]], cwd='mutants',
-                                  capture_output=True, env=dict(os.environ, MUTANT_UNDER_TEST=name), timeout=900)
-            codes[name] = 0 if proc.returncode == 0 else 1
-        except subprocess.TimeoutExpired:
-            codes[name] = 36
-        meta.write_text(json.dumps(data))  # after each: an interrupted re-check keeps what it found
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        for name, code in zip(again, pool.map(verdict, again)):
+            codes[name] = code
     if again:
+        meta.write_text(json.dumps(data))
         print(f'{meta}: {len(again)} mutant(s) that crashed or timed out under mutmut tested again in a plain process')
 EOF_RECHECK
         "$MUTMUT" export-cicd-stats >/dev/null
