@@ -104,3 +104,11 @@ def test_distributed_training_wraps_the_discriminators_update_alone(tmp_path):
             assert torch.allclose(steps[True][k], v, rtol=0, atol=1e-6), k
     finally:
         dist.destroy_process_group()
+
+
+def test_a_model_built_without_the_option_check_still_refuses_the_ldl_loss(tmp_path):
+    opt = tiny_options(DATA, name='ldl', ldl_opt={'type': 'L1Loss', 'loss_weight': 1.0})
+    with pytest.raises(ValueError) as caught:
+        build_training_model(opt, tmp_path)
+    assert str(caught.value) == ("train:ldl_opt: FASRGANModel does not use it (the LDL artifact loss of BasicSR's own "
+                                 'RealESRGANModel step); remove it.')
