@@ -185,5 +185,7 @@ def test_fine_grained_losses_need_a_dual_output_discriminator(tmp_path):
     opt = tiny_options(DATA, network_d=vgg_d)
     m = build_training_model(opt, tmp_path)
     m.feed_data(tiny_batch(size=128))
-    with pytest.raises(RuntimeError, match='need a discriminator that returns .score, score_map.'):
+    with pytest.raises(RuntimeError) as caught:
         m.optimize_parameters(current_iter=1)
+    assert str(caught.value) == ('FASRGANModel: map_gan_opt/attention_opt need a discriminator that returns '
+                                 '(score, score_map), such as UNetDiscriminatorFA; network_d returned one tensor.')

@@ -106,17 +106,31 @@ def test_wofs_discriminator_checkpoint_round_trip(tmp_path):
     path = tmp_path / 'experiments' / 'FsSRGANModel' / 'models' / 'net_d_1.pth'
     ckpt = torch.load(path, weights_only=True)
     assert set(ckpt) == {'params', 'params_extractor'}
-    again = fs_model(tmp_path, share_extractor=False, )
-    again.opt['path']['pretrain_network_d'] = str(path)
-    again._load_discriminator_extractor()
-    for k, v in m.net_d_extractor.state_dict().items():
-        assert torch.equal(again.net_d_extractor.state_dict()[k], v)
+    opt = tiny_options(DATA, name='again', model_type='FsSRGANModel', network_g=FS_G, network_d=FS_D,
+                       share_extractor=False, **NO_FA)
+    opt['path']['pretrain_network_d'] = str(path)
+    again = build_training_model(opt, tmp_path)  # BasicSR loads the head, the model its own extractor
+    for mine, saved in ((again.net_d, m.net_d), (again.net_d_extractor, m.net_d_extractor)):
+        for k, v in saved.state_dict().items():
+            assert torch.equal(mine.state_dict()[k], v), k
+    assert not torch.equal(again.net_d_extractor.body[0].rdb1.conv1.weight,
+                           again.get_bare_model(again.net_g).extractor.body[0].rdb1.conv1.weight)
+
+
+def test_wofs_generator_update_freezes_the_head_and_the_discriminators_extractor(tmp_path):
+    m = fs_model(tmp_path, share_extractor=False, reuse_discriminator_outputs=False)
+    m.optimize_generator(current_iter=1)
+    assert all(p.grad is None for p in m.net_d.parameters())
+    assert all(p.grad is None for p in m.net_d_extractor.parameters())
+    assert all(p.grad is not None for p in m.net_g.parameters())
 
 
 def test_fs_model_needs_a_generator_with_an_extractor(tmp_path):
     opt = tiny_options(DATA, name='x', model_type='FsSRGANModel', network_d=FS_D, **NO_FA)
-    with pytest.raises(ValueError, match='network_g must have one .FsRRDBNet, FsMSRResNet., got RRDBNet'):
+    with pytest.raises(ValueError) as caught:
         build_training_model(opt, tmp_path)
+    assert str(caught.value) == ("FsSRGANModel shares the generator's low-level extractor with the discriminator: "
+                                 'network_g must have one (FsRRDBNet, FsMSRResNet), got RRDBNet.')
 
 
 # ------------------------------------------------------------------------------------------- counts

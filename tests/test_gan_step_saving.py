@@ -89,3 +89,13 @@ def test_the_divergence_reported_is_the_earliest_iteration_then_the_first_term_c
         model.check_finite()
     assert str(caught.value) == resilience.divergence_message('z_pix', 6, str(root / 'models'))
     assert {k: v.item() for k, v in model._first_nonfinite.items()} == {'z_pix': 6, 'a_gan': 6, 'm_fine': 9}
+
+
+def test_a_divergence_found_on_another_rank_stops_this_one_too(tmp_path, monkeypatch):
+    model, root = trained(tmp_path, 'other_rank')
+    monkeypatch.setattr(resilience.SESSION, 'iter', 12)
+    monkeypatch.setattr(resilience.SESSION, 'agreed', lambda flag, op='max': 1)  # another rank saw a non-finite loss
+    assert all(v.item() < 0 for v in model._first_nonfinite.values())  # none here
+    with pytest.raises(resilience.DivergenceError) as caught:
+        model.check_finite()
+    assert str(caught.value) == resilience.divergence_message('(on another rank)', 12, str(root / 'models'))

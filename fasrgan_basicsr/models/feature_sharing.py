@@ -60,7 +60,7 @@ class FeatureSharingMixin(GANStepMixin):
                              f'discriminator: network_g must have one (FsRRDBNet, FsMSRResNet), got '
                              f'{type(generator).__name__}.')
         self.share_extractor = self.opt['train'].get('share_extractor', True)
-        self.net_d_extractor = extractor if self.share_extractor else copy.deepcopy(extractor).to(self.device)
+        self.net_d_extractor = extractor if self.share_extractor else copy.deepcopy(extractor)  # on net_g's device
         super().init_training_settings()
         if not self.share_extractor:
             self._load_discriminator_extractor()
