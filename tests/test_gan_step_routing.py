@@ -112,3 +112,27 @@ def test_a_model_built_without_the_option_check_still_refuses_the_ldl_loss(tmp_p
         build_training_model(opt, tmp_path)
     assert str(caught.value) == ("train:ldl_opt: FASRGANModel does not use it (the LDL artifact loss of BasicSR's own "
                                  'RealESRGANModel step); remove it.')
+
+
+def test_the_perceptual_terms_default_to_the_pixel_target_and_keep_the_style_term(tmp_path):
+    torch.manual_seed(0)
+    model = build_training_model(tiny_options(DATA), tmp_path)
+    model.feed_data(tiny_batch())
+    targets = []
+    model.cri_perceptual = lambda output, target: targets.append(target) or (torch.tensor(0.25), torch.tensor(0.5))
+    with torch.no_grad():
+        out = model.net_g(model.lq)
+        real, fake = model.discriminate(model.gt), model.discriminate(out)
+        terms = model.generator_loss_terms(out, model.gt, real, fake)  # a caller of its own: no perceptual_gt
+    assert len(targets) == 1 and targets[0] is model.gt
+    assert (terms['l_g_percep'].item(), terms['l_g_style'].item()) == (0.25, 0.5)
+    assert list(terms) == ['l_g_pix', 'l_g_percep', 'l_g_style', 'l_g_gan', 'l_g_fine', 'l_g_attention']
+
+
+@pytest.mark.parametrize('net_d_iters, net_d_init_iters, updates', [
+    (1, 0, [1, 2, 3, 4, 5, 6]), (1, 3, [4, 5, 6]), (2, 0, [2, 4, 6]), (2, 3, [4, 6]), (3, 3, [6])])
+def test_the_generator_updates_every_net_d_iters_after_net_d_init_iters(tmp_path, net_d_iters, net_d_init_iters,
+                                                                         updates):
+    model = build_training_model(tiny_options(DATA, net_d_iters=net_d_iters, net_d_init_iters=net_d_init_iters),
+                                 tmp_path)
+    assert [it for it in range(1, 7) if model.generator_updates_at(it)] == updates  # BasicSR's SRGANModel rule

@@ -104,15 +104,17 @@ EOF_PRAGMA
         # subprocesses started by tests (the real entry points) import the mutated package too
         export PYTHONPATH=$work/mutants OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
         # mutmut keeps every verdict while a function is unchanged, even when its tests changed: test the
-        # survivors again, with a fresh map of which tests cover which function (killed ones stay killed)
+        # survivors again, with a fresh map of which tests cover which function (killed ones stay killed, and so
+        # do survivors listed as equivalent: mutmut renews a mutant whose function changed)
         rm -f mutants/mutmut-stats.json
-        "$PY" - <<'EOF_RESET'
-import json, pathlib
+        "$PY" - "$EQUIVALENTS" <<'EOF_RESET'
+import json, pathlib, re, sys
 KILLED = {1, 3, 36, 37, 24, -24, 152, 255}  # killed, timeout, caught by type check (mutmut's exit codes)
+listed = set(re.findall(r'`([\w.ǁ]+__mutmut_\d+)`', open(sys.argv[1], encoding='utf-8').read()))
 for meta in pathlib.Path('mutants').rglob('*.meta'):
     data = json.loads(meta.read_text())
     codes = data['exit_code_by_key']
-    data['exit_code_by_key'] = {k: (v if v in KILLED else None) for k, v in codes.items()}
+    data['exit_code_by_key'] = {k: (v if v in KILLED or (v == 0 and k in listed) else None) for k, v in codes.items()}
     meta.write_text(json.dumps(data))
 EOF_RESET
         "$MUTMUT" run >run.log 2>&1 || { tail -40 run.log; exit 2; }
