@@ -32,9 +32,8 @@ def read(path):
 def expected_panel(net_g, net_d, lr_path, hr_path, title, extractor=None):
     """The panel computed here: M = sigmoid(D.score_map(x)) of G's SR (sides multiples of 8 here), x = E(SR) for a
     feature-reading D, with D in eval mode; drawn by the viewer's figure code."""
-    lr = img2tensor(read(lr_path).astype(np.float32) / 255., bgr2rgb=True).unsqueeze(0)
     with torch.no_grad():
-        sr = net_g(lr).clamp(0, 1)  # the SR image the panel shows
+        sr = net_g(lr_batch(lr_path)['lq']).clamp(0, 1)  # the SR image the panel shows
         x = sr if extractor is None else extractor(sr)
         values = torch.sigmoid(net_d.score_map(x))[0].mean(0).double().numpy()
     return score_map_figures(values, title, sr=tensor2img(sr), hr=read(hr_path), normalize=True)['panel']
@@ -90,8 +89,7 @@ def test_fafs_validation_scores_the_shared_features_and_leaves_training_untouche
     model = build_training_model(opt, tmp_path)
     with torch.no_grad():
         model.net_d.to_map.weight.mul_(30)  # an untrained map is nearly constant: make it respond to the features
-    val_opt = dict(paired_dataset('tiny_val', tiny_data['val_gt'], tiny_data['val_lq']), phase='val', scale=4)
-    loader = DataLoader(PairedImageDataset(val_opt), batch_size=1, generator=torch.Generator())  # not the global RNG
+    loader = val_loader(tiny_data)
     before = {k: v.clone() for k, v in model.net_d.state_dict().items()}
     rng = torch.get_rng_state()
 
@@ -128,7 +126,7 @@ class TensorBoardCalls:
 
 def val_loader(tiny_data):
     val_opt = dict(paired_dataset('tiny_val', tiny_data['val_gt'], tiny_data['val_lq']), phase='val', scale=4)
-    return DataLoader(PairedImageDataset(val_opt), batch_size=1, generator=torch.Generator())
+    return DataLoader(PairedImageDataset(val_opt), batch_size=1, generator=torch.Generator())  # not the global RNG
 
 
 def lr_batch(path):
