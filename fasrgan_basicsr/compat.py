@@ -182,15 +182,19 @@ def init_dist(launcher, backend='nccl', **kwargs):
         _init_dist_slurm(backend, **kwargs)
 
 
+def ddp_device_ids(device):
+    """DistributedDataParallel's ``device_ids`` for a module on ``device``: the current CUDA device, none on the CPU."""
+    import torch
+    return [torch.cuda.current_device()] if device.type == 'cuda' else None
+
+
 def model_to_device(self, net):
     """Drop-in for ``BaseModel.model_to_device``: CPU DistributedDataParallel without ``device_ids``."""
-    import torch
     from torch.nn.parallel import DataParallel, DistributedDataParallel
 
     net = net.to(self.device)
     if self.opt['dist']:
-        device_ids = [torch.cuda.current_device()] if self.device.type == 'cuda' else None
-        return DistributedDataParallel(net, device_ids=device_ids,
+        return DistributedDataParallel(net, device_ids=ddp_device_ids(self.device),
                                        find_unused_parameters=self.opt.get('find_unused_parameters', False))
     if self.opt['num_gpu'] > 1:
         return DataParallel(net)

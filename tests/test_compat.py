@@ -84,3 +84,10 @@ def test_an_explicit_unreadable_resume_state_is_an_error(tmp_path):
     path.write_bytes(b'not a state')
     with pytest.raises(CheckpointError, match=r'7.state: refused — it holds pickled objects'):
         compat.load_resume_state(_opt(tmp_path, auto_resume=False, resume_state=str(path)))
+
+
+def test_ddp_device_ids_name_the_current_cuda_device_and_none_on_the_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'current_device', lambda: 5)
+    assert compat.ddp_device_ids(torch.device('cuda')) == [5]
+    assert compat.ddp_device_ids(torch.device('cuda', 5)) == [5]
+    assert compat.ddp_device_ids(torch.device('cpu')) is None

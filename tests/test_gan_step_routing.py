@@ -106,6 +106,22 @@ def test_distributed_training_wraps_the_discriminators_update_alone(tmp_path):
         dist.destroy_process_group()
 
 
+def test_on_a_gpu_the_distributed_update_holds_the_current_cuda_device(tmp_path, monkeypatch):
+    """The CUDA branch on the CPU: the model's device reads as cuda, ``torch.cuda.current_device`` as 3, and a
+    recorder stands in for DistributedDataParallel."""
+    from fasrgan_basicsr.models import gan_step
+
+    model = build_training_model(tiny_options(DATA, name='cuda_ids'), tmp_path)
+    made = []
+    monkeypatch.setattr(gan_step, 'DistributedDataParallel', lambda module, **kwargs: made.append(kwargs) or module)
+    monkeypatch.setattr(torch.cuda, 'current_device', lambda: 3)
+    model.opt['dist'] = True
+    for device, ids in ((torch.device('cuda'), [3]), (torch.device('cpu'), None)):
+        model.device = device
+        model._setup_speed_options(model.opt['train'])
+        assert made.pop() == {'device_ids': ids, 'find_unused_parameters': True, 'broadcast_buffers': False}
+
+
 def test_a_model_built_without_the_option_check_still_refuses_the_ldl_loss(tmp_path):
     opt = tiny_options(DATA, name='ldl', ldl_opt={'type': 'L1Loss', 'loss_weight': 1.0})
     with pytest.raises(ValueError) as caught:

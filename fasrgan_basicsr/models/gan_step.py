@@ -6,6 +6,7 @@ import torch
 from basicsr.models.esrgan_model import ESRGANModel
 from torch.nn.parallel import DistributedDataParallel
 
+from fasrgan_basicsr.compat import ddp_device_ids
 from fasrgan_basicsr.losses.adversarial import discriminator_adversarial_loss, generator_adversarial_loss
 from fasrgan_basicsr.utils import resilience
 
@@ -120,9 +121,9 @@ class GANStepMixin:
         self.discriminator_forward = compile_(self.discriminator)
         self.discriminator_for_update = self.discriminator_forward
         if self.opt['dist']:
-            device_ids = [torch.cuda.current_device()] if self.device.type == 'cuda' else None
             self.discriminator_for_update = compile_(DistributedDataParallel(
-                self.discriminator, device_ids=device_ids, find_unused_parameters=True, broadcast_buffers=False))
+                self.discriminator, device_ids=ddp_device_ids(self.device), find_unused_parameters=True,
+                broadcast_buffers=False))
 
     # ----------------------------------------------------------------- pieces
     def build_discriminator(self):
