@@ -99,3 +99,14 @@ def test_a_divergence_found_on_another_rank_stops_this_one_too(tmp_path, monkeyp
     with pytest.raises(resilience.DivergenceError) as caught:
         model.check_finite()
     assert str(caught.value) == resilience.divergence_message('(on another rank)', 12, str(root / 'models'))
+
+
+def test_a_model_logs_nothing_before_its_first_step_and_each_term_after_it(tmp_path):
+    torch.manual_seed(0)
+    model = build_training_model(tiny_options(DATA, name='log'), tmp_path)
+    assert model.get_current_log() == {}
+    model.feed_data(tiny_batch())
+    model.optimize_parameters(current_iter=1)
+    log = model.get_current_log()
+    assert list(log) == list(model._last_terms) and all(isinstance(v, float) for v in log.values())
+    assert {'l_g_pix', 'l_g_gan', 'l_d_real', 'l_d_fake'} <= set(log)

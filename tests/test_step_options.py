@@ -64,3 +64,11 @@ def test_other_values_are_refused_by_name(tmp_path, key, value, message):
     with pytest.raises(ValueError) as caught:
         build_training_model(tiny_options(DATA, **{key: value}), tmp_path)
     assert str(caught.value) == message
+
+
+def test_the_step_reuses_the_discriminators_outputs_unless_told_not_to(tmp_path):
+    """No shipped option file sets ``reuse_discriminator_outputs``: the default is the reused step (FASRGAN's
+    discriminator is unchanged by the generator's update; an Fs shared extractor is not, test_step_speedups)."""
+    assert build_training_model(tiny_options(DATA, name='default'), tmp_path).reuse_discriminator_outputs is True
+    off = tiny_options(DATA, name='off', reuse_discriminator_outputs=False)
+    assert build_training_model(off, tmp_path).reuse_discriminator_outputs is False
