@@ -58,6 +58,13 @@ def list_images(folder, role='input'):
     return images
 
 
+def caseless(name):
+    """One key for the names a case-insensitive file system takes for the same: upper-cased, as NTFS compares them
+    (``ı`` and ``i`` are both ``I``), then case-folded, as Unicode's caseless matching (``ß`` is ``ss``, the Kelvin
+    sign is ``k``)."""
+    return name.upper().casefold()
+
+
 def refuse_name_clashes(paths, role='input', name_of=lambda path: Path(path).stem):
     """PrepError if two inputs would give outputs (files or LMDB keys) whose names differ at most in case.
 
@@ -67,7 +74,7 @@ def refuse_name_clashes(paths, role='input', name_of=lambda path: Path(path).ste
     """
     groups = defaultdict(list)
     for path in paths:
-        groups[name_of(path).lower()].append(Path(path).name)
+        groups[caseless(name_of(path))].append(Path(path).name)
     clashes = [' + '.join(sorted(names)) for names in groups.values() if len(names) > 1]
     if clashes:
         raise PrepError(f'{role} files whose names differ only in extension or case would write the same output; '

@@ -195,6 +195,8 @@ def test_pair_verification_names_the_keys_of_one_side_only(tmp_path):
     lq = lmdb_of(tmp_path, 'lq', {'a.png': (2, 2)})
     with pytest.raises(PrepError, match=r'hold different keys \(2 vs 1; only in GT: b; only in LQ: -\)$'):
         create_lmdb.verify_pair(gt, lq, 4)
+    with pytest.raises(PrepError, match=r'hold different keys \(1 vs 2; only in GT: -; only in LQ: b\)$'):
+        create_lmdb.verify_pair(lq, gt, 4)
 
 
 def test_lmdb_verification_reports_every_problem_and_reads_grey_entries_as_one_channel(tmp_path):
@@ -222,6 +224,21 @@ def test_lmdb_keys_that_clash_ignoring_case_are_refused_by_name():
     with pytest.raises(PrepError, match=r'^input files whose names differ only in extension or case '
                                         r'.*: a.jpg \+ a.png$'):
         refuse_name_clashes(['d/a.png', 'e/a.jpg'])  # the scripts' input folders (extract_subimages, ...)
+
+
+@pytest.mark.parametrize('a, b', [('Baby', 'baby'), ('é', 'É'), ('ı', 'i'), ('ı', 'I'), ('straße', 'STRASSE'),
+                                  ('\u212a', 'k'), ('\u212a', 'K')],
+                         ids=['ascii', 'accent', 'dotless-i', 'dotless-I', 'sharp-s', 'kelvin-k', 'kelvin-K'])
+def test_names_a_case_insensitive_file_system_takes_for_one_clash(a, b):
+    """NTFS compares upper-cased names (``ı`` is ``I``), case folding maps ``ß`` to ``ss`` and the Kelvin sign to
+    ``k``: each pair is one name there, so one output would overwrite the other."""
+    with pytest.raises(PrepError, match=rf'rename them: {min(a, b)}.png \+ {max(a, b)}.png$'):
+        refuse_name_clashes([f'd/{a}.png', f'd/{b}.png'])
+
+
+@pytest.mark.parametrize('a, b', [('a', 'b'), ('e', 'é'), ('i', 'í'), ('ss', 's'), ('1', '01')])
+def test_names_that_differ_beyond_case_do_not_clash(a, b):
+    refuse_name_clashes([f'd/{a}.png', f'd/{b}.png'])
 
 
 def test_the_compression_level_reaches_the_lmdb_entries(tmp_path):
