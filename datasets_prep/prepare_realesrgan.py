@@ -55,7 +55,7 @@ from datasets_prep.common import (  # noqa: E402
 )
 from datasets_prep.create_lmdb import build_lmdb_in_workspace, check_free_space, check_keys  # noqa: E402
 from datasets_prep.extract_subimages import count_subimages, extract_into, usable_inputs  # noqa: E402
-from datasets_prep.images import list_images, read_image, report_colour_conversions, scan_images, write_png  # noqa
+from datasets_prep.images import caseless, list_images, read_image, report_colour_conversions, scan_images, write_png  # noqa: E402
 from datasets_prep.staging import (  # noqa: E402
     Workspace,
     published_by_interrupted_run,
@@ -113,9 +113,9 @@ def write_copies(path, out_dir, crop_size, compress_level):
 
 def refuse_copy_name_clashes(paths):
     """PrepError if an input is named like a copy of another (``aT0.png`` beside ``a.png``), ignoring case."""
-    inputs = {Path(p).stem.lower(): Path(p).name for p in paths}
-    clashes = [f'{inputs[copy.lower()]} (the name of a copy of {Path(p).name})'
-               for p in paths for copy in copy_stems(Path(p).stem) if copy.lower() in inputs]
+    inputs = {caseless(Path(p).stem): Path(p).name for p in paths}
+    clashes = [f'{inputs[caseless(copy)]} (the name of a copy of {Path(p).name})'
+               for p in paths for copy in copy_stems(Path(p).stem) if caseless(copy) in inputs]
     if clashes:
         raise PrepError(f'with --multiscale the copies of <stem>.png are named <stem>T0.png ... <stem>T3.png; rename '
                         f'the input(s) {name_list(clashes)}')

@@ -287,6 +287,7 @@ def test_bad_input_is_refused_with_one_line(tmp_path):
     ({'my photo.png': (40, 40)}, [], 'must not contain spaces'),
     ({'a.b.png': (40, 40)}, ['--lmdb'], 'without dots'),
     ({'a.png': (40, 40), 'aT0.png': (40, 40)}, ['--multiscale'], 'aT0.png (the name of a copy of a.png)'),
+    ({'ı.png': (40, 40), 'it1.png': (40, 40)}, ['--multiscale'], 'it1.png (the name of a copy of ı.png)'),
     ({'x.png': (40, 40), 'X.jpg': (40, 40)}, [], 'X.jpg + x.png'),
 ])
 def test_names_the_meta_info_formats_cannot_hold_are_refused(tmp_path, names, extra, expected):
