@@ -57,6 +57,15 @@ def test_msrresnet_options_of_every_upscale(upscale_):
     assert generator_options(build_network(dict(opt)).state_dict()) == opt
 
 
+def test_a_stacked_feature_sharing_checkpoint_is_read_with_its_layout():
+    """The release layout (an entry conv after the extractor, test_release_profile) is told by ``conv_entry``."""
+    opt = dict(type='FsRRDBNet', num_in_ch=3, num_out_ch=3, num_feat=8, num_shared_block=1, num_block=2,
+               num_grow_ch=4, layout='stacked')
+    state = build_network(dict(opt)).state_dict()
+    assert 'conv_entry.weight' in state
+    assert generator_options(state) == opt
+
+
 def test_feature_sharing_checkpoints_of_the_old_names_are_recognised():
     rrdb = {'extractor.conv_first.weight': zeros(8, 1, 3, 3), 'extractor.body.0.rdb1.conv1.weight': zeros(4, 8, 3, 3),
             'extractor.body.1.rdb1.conv1.weight': zeros(4, 8, 3, 3), 'body.0.rdb1.conv1.weight': zeros(4, 8, 3, 3),

@@ -246,15 +246,6 @@ def test_basicsr_realesrgan_baseline_builds_and_steps_on_cpu(tmp_path):
     assert all(math.isfinite(v) for v in m.get_current_log().values())
 
 
-def test_the_pool_is_saved_in_8_bits_only_when_that_holds_it_exactly():
-    from fasrgan_basicsr.utils.resilience import _pool_tensor
-    exact = torch.tensor([0, 1, 128, 254, 255], dtype=torch.uint8).float() / 255.
-    saved = _pool_tensor(exact)
-    assert saved.dtype == torch.uint8 and torch.equal(saved.float() / 255., exact)
-    inexact = torch.tensor([0.0, 0.5, 1.0])  # 0.5 lies between two 8-bit levels
-    assert _pool_tensor(inexact).dtype == torch.float32 and torch.equal(_pool_tensor(inexact), inexact)
-
-
 def test_the_option_check_knows_real_esrgan_crops_to_the_top_level_gt_size_and_pool_batches(tiny_data):
     from fasrgan_basicsr.utils.options_check import OptionsError, check_options
     opt = realesrgan_options(tiny_data, name='c')

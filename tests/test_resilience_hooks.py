@@ -482,3 +482,38 @@ def test_install_hooks_basicsr_once(monkeypatch, session, original, stop_handler
     hooked = (pipeline.build_model, CPUPrefetcher.next, BaseModel.validation)
     resilience.install()  # a second call changes nothing (no hook wrapped twice)
     assert (pipeline.build_model, CPUPrefetcher.next, BaseModel.validation) == hooked and original == before
+
+
+def test_the_pool_is_saved_in_8_bits_only_when_that_holds_it_exactly():
+    exact = torch.tensor([0, 1, 128, 254, 255], dtype=torch.uint8).float() / 255.
+    saved = resilience._pool_tensor(exact)
+    assert saved.dtype == torch.uint8 and torch.equal(saved.float() / 255., exact)
+    inexact = torch.tensor([0.0, 0.5, 1.0])  # 0.5 lies between two 8-bit levels
+    assert resilience._pool_tensor(inexact).dtype == torch.float32
+    assert torch.equal(resilience._pool_tensor(inexact), inexact)
+
+
+def test_real_esrgans_training_pair_pool_round_trips_through_the_training_state(tmp_path, monkeypatch):
+    """The pool (``queue_lr``/``queue_gt``/``queue_ptr``) is saved with the state and restored on resume, after
+    BaseModel's own resume (a recorder here): 8-bit images in uint8, others as they are, both back as float on the
+    model's device; a state without a pool restores none."""
+    resumed = []
+    monkeypatch.setitem(resilience._ORIGINAL, 'resume_training', lambda self, state: resumed.append((self, state)))
+    lq = torch.tensor([0, 3, 128, 255], dtype=torch.uint8).float().div(255.).view(1, 1, 2, 2)
+    gt = torch.tensor([0.5, 0.25, 1.0, 0.0]).view(1, 1, 2, 2)  # 0.5 and 0.25 are no 8-bit levels
+    model = SimpleNamespace(optimizers=[], schedulers=[], opt={'path': {'training_states': str(tmp_path)}},
+                            queue_lr=lq, queue_gt=gt, queue_ptr=torch.tensor(3))
+    resilience.save_training_state(model, 0, 7)
+    state = torch.load(tmp_path / '7.state', weights_only=True)
+    pool = state['training_pair_pool']
+    assert (pool['lq'].dtype, pool['gt'].dtype, pool['ptr']) == (torch.uint8, torch.float32, 3)
+    assert pool['lq'].flatten().tolist() == [0, 3, 128, 255]
+    restored = SimpleNamespace(optimizers=[], schedulers=[], device=torch.device('cpu'))
+    resilience.resume_training(restored, state)
+    assert resumed == [(restored, state)]
+    assert torch.equal(restored.queue_lr, lq) and torch.equal(restored.queue_gt, gt) and restored.queue_ptr == 3
+    assert restored.queue_lr.dtype == restored.queue_gt.dtype == torch.float32
+    del state['training_pair_pool']
+    plain = SimpleNamespace(optimizers=[], schedulers=[], device=torch.device('cpu'))
+    resilience.resume_training(plain, state)
+    assert not hasattr(plain, 'queue_lr') and not hasattr(plain, 'queue_ptr')
