@@ -513,6 +513,9 @@ def test_real_esrgans_training_pair_pool_round_trips_through_the_training_state(
     assert resumed == [(restored, state)]
     assert torch.equal(restored.queue_lr, lq) and torch.equal(restored.queue_gt, gt) and restored.queue_ptr == 3
     assert restored.queue_lr.dtype == restored.queue_gt.dtype == torch.float32
+    elsewhere = SimpleNamespace(optimizers=[], schedulers=[], device=torch.device('meta'))  # a device not the CPU
+    resilience.resume_training(elsewhere, state)
+    assert elsewhere.queue_lr.device == elsewhere.queue_gt.device == torch.device('meta')
     del state['training_pair_pool']
     plain = SimpleNamespace(optimizers=[], schedulers=[], device=torch.device('cpu'))
     resilience.resume_training(plain, state)
