@@ -54,6 +54,7 @@ from datasets_prep.generate_bicubic_lr import (  # noqa: E402
     too_small_for_bicubic,
 )
 from datasets_prep.images import (  # noqa: E402
+    caseless,
     list_images,
     mod_crop,
     read_image,
@@ -140,12 +141,12 @@ def match_shipped_lr(hr_infos, lr_dir, scale):
         return {}
     lr_infos = scan_images(list_images(lr_dir, role='LR'), role='LR')
     refuse_name_clashes([i.path for i in lr_infos], role=f'shipped LR ({lr_dir})')
-    lr_by_stem = {i.path.stem.lower(): i for i in lr_infos}
+    lr_by_stem = {caseless(i.path.stem): i for i in lr_infos}
     matches = {}
     for template in LR_NAME_TEMPLATES:
         name_tmpl = template.format('{}', s=scale)
-        matches[name_tmpl] = {hr.name: lr_by_stem[name_tmpl.format(hr.path.stem).lower()] for hr in hr_infos
-                              if name_tmpl.format(hr.path.stem).lower() in lr_by_stem}
+        matches[name_tmpl] = {hr.name: lr_by_stem[caseless(name_tmpl.format(hr.path.stem))] for hr in hr_infos
+                              if caseless(name_tmpl.format(hr.path.stem)) in lr_by_stem}
     most = max(len(m) for m in matches.values())
     tied = [t for t, m in matches.items() if len(m) == most]
     if most and len(tied) > 1:

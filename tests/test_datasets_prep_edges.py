@@ -126,6 +126,16 @@ def test_shipped_lr_without_an_hr_is_named_and_ignored(tmp_path, capsys):
                                        f'the same name: yx4.png, zx4.png\n')
 
 
+def test_shipped_lr_is_matched_by_the_same_caseless_name_as_the_clash_check(tmp_path):
+    """``ı`` upper-cases to ``I`` and the Kelvin sign folds to ``k``: a shipped LR named with either is the HR's own
+    (its name clashes with no other LR file, by the same key)."""
+    hr = scan_images(_write(tmp_path / 'HR', {'ı.png': (8, 8), 'Baby.png': (8, 8), '\u212a.png': (8, 8)}))
+    _write(tmp_path / 'LR', {'IX4.png': (2, 2), 'babyx4.png': (2, 2), 'kx4.png': (2, 2)})
+    matched = match_shipped_lr(hr, tmp_path / 'LR', 4)
+    assert {k: v.name for k, v in matched.items()} == {'ı.png': 'IX4.png', 'Baby.png': 'babyx4.png',
+                                                        '\u212a.png': 'kx4.png'}
+
+
 def test_shipped_lr_folders_are_named_in_their_refusals(tmp_path):
     hr = scan_images(_write(tmp_path / 'HR', {'a.png': (8, 8)}))
     (tmp_path / 'LR').mkdir()
