@@ -120,11 +120,12 @@ EOF_RESET
         "$MUTMUT" run >run.log 2>&1 || { tail -40 run.log; exit 2; }
         # a worker that mutmut saw die by SIGKILL/SIGSEGV ("segfault": LMDB's tests hit it under mutmut's fork server
         # though their plain runs are fine) or hit its time limit is tested again in a plain pytest process: a
-        # failure kills the mutant, a pass makes it a survivor, a run over 15 minutes stays a timeout (killed)
+        # failure kills the mutant, a pass makes it a survivor, a run over 15 minutes is recorded as 36, a timeout
+        # (killed) that mutmut itself never writes, so a confirmed hang is not run for 15 minutes again next time
         "$PY" - "${PYTEST_ARGS[@]}" $tests <<'EOF_RECHECK'
 import json, os, pathlib, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
-CRASHED, TIMEOUT = {-9, -11}, {36, 24, -24, 152, 255}
+CRASHED, TIMEOUT, HANG = {-9, -11}, {24, -24, 152, 255}, 36  # mutmut's own signal and time-limit codes; ours
 
 
 def verdict(name):
@@ -133,7 +134,7 @@ def verdict(name):
                               capture_output=True, env=dict(os.environ, MUTANT_UNDER_TEST=name), timeout=900)
         return 0 if proc.returncode == 0 else 1
     except subprocess.TimeoutExpired:
-        return 36
+        return HANG
 
 
 for meta in pathlib.Path('mutants').rglob('*.meta'):
