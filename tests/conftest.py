@@ -34,6 +34,8 @@ def paired_dataset(name, gt, lq, **extra):
                 io_backend={'type': 'disk'}, **extra)
 
 
+#: dataroots for a model built in-process, whose datasets are never read
+NO_DATA = {'train_gt': '.', 'train_lq': '.', 'val_gt': '.', 'val_lq': '.'}
 TINY_G = {'type': 'RRDBNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 1, 'num_grow_ch': 4}
 TINY_D = {'type': 'UNetDiscriminatorFA', 'num_in_ch': 3, 'num_feat': 4, 'input_size': 32}
 

@@ -23,9 +23,9 @@ import pytest
 import torch
 import yaml
 from basicsr.archs import build_network
-from conftest import REPO, TINY_G, build_training_model, tiny_batch, tiny_options, write_stand_in_weights
+from conftest import NO_DATA, REPO, TINY_G, build_training_model, tiny_batch, tiny_options, write_stand_in_weights
 from test_resilience import MODELS, assert_identical, opts, weights
-from test_step_speedups import DATA, assert_same
+from test_step_speedups import assert_same
 
 CUDA = pytest.param('cuda', id='cuda', marks=[
     pytest.mark.cuda,
@@ -52,7 +52,7 @@ def full_float32():
 def build(tmp_path, device, model_type, lr=0, fused=None, **extra):
     """A tiny model of ``model_type`` on ``device``; with learning rate 0 a step leaves the weights as they are."""
     torch.manual_seed(0)
-    opt = tiny_options(DATA, model_type=model_type, **{**MODELS[model_type], **extra})
+    opt = tiny_options(NO_DATA, model_type=model_type, **{**MODELS[model_type], **extra})
     opt['num_gpu'] = int(device == 'cuda')
     for key in ('optim_g', 'optim_d'):
         opt['train'][key].update(lr=lr, **({} if fused is None else {'fused': fused}))

@@ -6,7 +6,7 @@ import pytest
 import torch
 from basicsr.models.esrgan_model import ESRGANModel
 from basicsr.models.srgan_model import SRGANModel
-from conftest import build_training_model, tiny_batch, tiny_options
+from conftest import NO_DATA, build_training_model, tiny_batch, tiny_options
 from torch.nn import functional as F
 
 import fasrgan_basicsr  # noqa: F401
@@ -15,7 +15,6 @@ from fasrgan_basicsr.models.fine_grained_attention import FineGrainedAttentionMi
 from fasrgan_basicsr.models.srgan_fa_model import SRGANFAModel
 
 RELATIVISTIC_INVARIANT = 'classifier.2.bias'  # the score's output bias
-DATA = {'train_gt': '.', 'train_lq': '.', 'val_gt': '.', 'val_lq': '.'}  # in-process: datasets unused
 
 
 def snapshot(net):
@@ -29,7 +28,7 @@ def changed(before, net):
 @pytest.fixture
 def model(tmp_path):
     torch.manual_seed(0)
-    m = build_training_model(tiny_options(DATA), tmp_path)
+    m = build_training_model(tiny_options(NO_DATA), tmp_path)
     m.feed_data(tiny_batch())
     return m
 
@@ -65,7 +64,7 @@ def test_discriminator_update_trains_exactly_the_discriminator(model):
 
 
 def test_d_only_iterations_leave_the_generator_alone(tmp_path):
-    m = build_training_model(tiny_options(DATA, net_d_init_iters=5), tmp_path)
+    m = build_training_model(tiny_options(NO_DATA, net_d_init_iters=5), tmp_path)
     m.feed_data(tiny_batch())
     g0 = snapshot(m.net_g)
     m.optimize_parameters(current_iter=3)
@@ -105,7 +104,7 @@ def test_loss_terms_equal_the_paper_formulas(model):
 def test_srgan_fa_terms_follow_the_standard_gan_convention(tmp_path):
     """SRGAN_FA (standard GAN): map terms in the form of SRGAN's whole-image terms, none halved, and the
     generator's fine term only on its own output. Hand-computed on fixed, asymmetric scores and maps."""
-    m = build_training_model(tiny_options(DATA, name='s', model_type='SRGANFAModel'), tmp_path)
+    m = build_training_model(tiny_options(NO_DATA, name='s', model_type='SRGANFAModel'), tmp_path)
     from fasrgan_basicsr.models.gan_step import DiscriminatorOutput
     out = torch.tensor([0.25, 0.5, 0.75, 1.0]).view(1, 1, 2, 2).expand(1, 3, 2, 2)
     gt = torch.zeros(1, 3, 2, 2)
@@ -134,7 +133,7 @@ def test_srgan_fa_terms_follow_the_standard_gan_convention(tmp_path):
         for k in want:
             assert got[k].item() == pytest.approx(want[k], rel=1e-6), k
     # the same scores through FASRGAN (relativistic): the map terms are halved and G's has both sides
-    fa = build_training_model(tiny_options(DATA, name='f'), tmp_path)
+    fa = build_training_model(tiny_options(NO_DATA, name='f'), tmp_path)
     with torch.no_grad():
         fa_g = fa.generator_loss_terms(out, gt, real, fake)
         fa_d = fa.discriminator_loss_terms(real, fake)
@@ -155,7 +154,7 @@ def test_logging_covers_every_term_and_the_map_means_and_ema_moves(model):
 
 
 def test_without_fa_options_it_is_the_woFA_ablation(tmp_path):
-    m = build_training_model(tiny_options(DATA, map_gan_opt=None, attention_opt=None), tmp_path)
+    m = build_training_model(tiny_options(NO_DATA, map_gan_opt=None, attention_opt=None), tmp_path)
     m.feed_data(tiny_batch())
     d0 = snapshot(m.net_d)
     m.optimize_parameters(current_iter=1)
@@ -166,10 +165,10 @@ def test_without_fa_options_it_is_the_woFA_ablation(tmp_path):
 
 
 def test_relativistic_defaults_follow_the_host_and_the_option_overrides(tmp_path):
-    assert build_training_model(tiny_options(DATA), tmp_path).relativistic is True
-    srgan_fa = build_training_model(tiny_options(DATA, name='s', model_type='SRGANFAModel'), tmp_path)
+    assert build_training_model(tiny_options(NO_DATA), tmp_path).relativistic is True
+    srgan_fa = build_training_model(tiny_options(NO_DATA, name='s', model_type='SRGANFAModel'), tmp_path)
     assert srgan_fa.relativistic is False
-    forced = build_training_model(tiny_options(DATA, name='f', relativistic=False), tmp_path)
+    forced = build_training_model(tiny_options(NO_DATA, name='f', relativistic=False), tmp_path)
     assert forced.relativistic is False
     forced.feed_data(tiny_batch())
     out = forced.net_g(forced.lq)
@@ -182,7 +181,7 @@ def test_relativistic_defaults_follow_the_host_and_the_option_overrides(tmp_path
 
 def test_fine_grained_losses_need_a_dual_output_discriminator(tmp_path):
     vgg_d = {'type': 'VGGStyleDiscriminator', 'num_in_ch': 3, 'num_feat': 4, 'input_size': 128}
-    opt = tiny_options(DATA, network_d=vgg_d)
+    opt = tiny_options(NO_DATA, network_d=vgg_d)
     m = build_training_model(opt, tmp_path)
     m.feed_data(tiny_batch(size=128))
     with pytest.raises(RuntimeError) as caught:

@@ -4,13 +4,12 @@ import torch
 from basicsr.archs import build_network
 from basicsr.archs.rrdbnet_arch import RRDBNet
 from basicsr.archs.srresnet_arch import MSRResNet
-from conftest import build_training_model, tiny_batch, tiny_options
+from conftest import NO_DATA, build_training_model, tiny_batch, tiny_options
 
 from fasrgan_basicsr.archs.fs_msrresnet_arch import FsMSRResNet
 from fasrgan_basicsr.archs.fs_rrdbnet_arch import FsRRDBNet
 from fasrgan_basicsr.archs.fs_split import to_split_state_dict
 
-DATA = {'train_gt': '.', 'train_lq': '.', 'val_gt': '.', 'val_lq': '.'}
 FS_G = {'type': 'FsRRDBNet', 'num_feat': 8, 'num_grow_ch': 4, 'num_shared_block': 1, 'num_block': 1}
 FS_D = {'type': 'VGGFeatureDiscriminator', 'num_in_ch': 8, 'num_feat': 4, 'input_size': 32}
 FAFS_D = {'type': 'UNetDiscriminatorFA', 'num_in_ch': 8, 'num_feat': 4, 'map_channels': 3, 'input_size': 32}
@@ -28,7 +27,7 @@ def changed(before, named):
 def fs_model(tmp_path, model_type='FsSRGANModel', network_d=FS_D, **extra):
     torch.manual_seed(0)
     fa = {} if model_type == 'FAFsSRGANModel' else NO_FA
-    opt = tiny_options(DATA, name=model_type, model_type=model_type, network_g=FS_G, network_d=network_d,
+    opt = tiny_options(NO_DATA, name=model_type, model_type=model_type, network_g=FS_G, network_d=network_d,
                        **{**fa, **extra})
     model = build_training_model(opt, tmp_path)
     model.feed_data(tiny_batch())
@@ -69,7 +68,7 @@ def test_optimizers_hold_exactly_their_networks(tmp_path, model_type):
     network_g = dict(FS_G) if model_type == 'FsSRGANModel' else {
         'type': 'FsMSRResNet', 'num_feat': 8, 'num_shared_block': 1, 'num_block': 1}
     torch.manual_seed(0)
-    m = build_training_model(tiny_options(DATA, name=model_type, model_type=model_type, network_g=network_g,
+    m = build_training_model(tiny_options(NO_DATA, name=model_type, model_type=model_type, network_g=network_g,
                                           network_d=FS_D, **NO_FA), tmp_path)
     ids = lambda params: {id(p) for p in params}  # noqa: E731
     in_optimizer = lambda opt: {id(p) for group in opt.param_groups for p in group['params']}  # noqa: E731
@@ -106,7 +105,7 @@ def test_wofs_discriminator_checkpoint_round_trip(tmp_path):
     path = tmp_path / 'experiments' / 'FsSRGANModel' / 'models' / 'net_d_1.pth'
     ckpt = torch.load(path, weights_only=True)
     assert set(ckpt) == {'params', 'params_extractor'}
-    opt = tiny_options(DATA, name='again', model_type='FsSRGANModel', network_g=FS_G, network_d=FS_D,
+    opt = tiny_options(NO_DATA, name='again', model_type='FsSRGANModel', network_g=FS_G, network_d=FS_D,
                        share_extractor=False, **NO_FA)
     opt['path']['pretrain_network_d'] = str(path)
     again = build_training_model(opt, tmp_path)  # BasicSR loads the head, the model its own extractor
@@ -126,7 +125,7 @@ def test_wofs_generator_update_freezes_the_head_and_the_discriminators_extractor
 
 
 def test_fs_model_needs_a_generator_with_an_extractor(tmp_path):
-    opt = tiny_options(DATA, name='x', model_type='FsSRGANModel', network_d=FS_D, **NO_FA)
+    opt = tiny_options(NO_DATA, name='x', model_type='FsSRGANModel', network_d=FS_D, **NO_FA)
     with pytest.raises(ValueError) as caught:
         build_training_model(opt, tmp_path)
     assert str(caught.value) == ("FsSRGANModel shares the generator's low-level extractor with the discriminator: "

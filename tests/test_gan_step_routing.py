@@ -3,10 +3,9 @@ distributed wrapper when there is one), the generator's through the bare one; th
 no generator gradient kept through a discriminator-only iteration. In-process, both ways of computing the step."""
 import pytest
 import torch
-from conftest import build_training_model, tiny_batch, tiny_options
+from conftest import NO_DATA, build_training_model, tiny_batch, tiny_options
 from torch import nn
 
-DATA = {'train_gt': '.', 'train_lq': '.', 'val_gt': '.', 'val_lq': '.'}  # in-process: datasets unused
 REUSE = pytest.mark.parametrize('reuse', [True, False], ids=['reused', 'straightforward'])
 
 
@@ -26,7 +25,7 @@ class Calls(nn.Module):
 @REUSE
 def test_the_discriminators_update_runs_its_own_module_and_the_generators_the_bare_one(tmp_path, reuse):
     torch.manual_seed(0)
-    model = build_training_model(tiny_options(DATA, reuse_discriminator_outputs=reuse), tmp_path)
+    model = build_training_model(tiny_options(NO_DATA, reuse_discriminator_outputs=reuse), tmp_path)
     assert model.discriminator_for_update is model.discriminator_forward is model.net_d  # one process: no wrapper
     for_update, bare = Calls(model.net_d), Calls(model.net_d)  # as a DistributedDataParallel wrapper would be
     model.discriminator_for_update, model.discriminator_forward = for_update, bare
@@ -45,7 +44,7 @@ def test_the_discriminators_update_runs_its_own_module_and_the_generators_the_ba
 @REUSE
 def test_the_perceptual_loss_reads_its_own_target(tmp_path, reuse):
     torch.manual_seed(0)
-    model = build_training_model(tiny_options(DATA, reuse_discriminator_outputs=reuse), tmp_path)
+    model = build_training_model(tiny_options(NO_DATA, reuse_discriminator_outputs=reuse), tmp_path)
     model.feed_data(tiny_batch())
     perceptual_target = torch.rand_like(model.gt)
     model.loss_targets = lambda: (model.gt, perceptual_target, model.gt)  # as Real-ESRGAN's percep_gt_usm does
@@ -64,7 +63,7 @@ def test_the_perceptual_loss_reads_its_own_target(tmp_path, reuse):
 @REUSE
 def test_a_discriminator_only_iteration_keeps_no_generator_gradient(tmp_path, reuse):
     torch.manual_seed(0)
-    model = build_training_model(tiny_options(DATA, reuse_discriminator_outputs=reuse, net_d_iters=2), tmp_path)
+    model = build_training_model(tiny_options(NO_DATA, reuse_discriminator_outputs=reuse, net_d_iters=2), tmp_path)
     model.feed_data(tiny_batch())
     model.optimize_parameters(current_iter=2)  # the generator updates on even iterations
     assert all(p.grad is not None for p in model.net_g.parameters())
@@ -87,7 +86,7 @@ def test_distributed_training_wraps_the_discriminators_update_alone(tmp_path):
         steps = {}
         for distributed in (True, False):
             torch.manual_seed(0)
-            opt = tiny_options(DATA, name=f'dist_{distributed}')
+            opt = tiny_options(NO_DATA, name=f'dist_{distributed}')
             model = build_training_model(opt, tmp_path, dist=distributed)
             wrapper = model.discriminator_for_update
             if distributed:
@@ -111,7 +110,7 @@ def test_on_a_gpu_the_distributed_update_holds_the_current_cuda_device(tmp_path,
     recorder stands in for DistributedDataParallel."""
     from fasrgan_basicsr.models import gan_step
 
-    model = build_training_model(tiny_options(DATA, name='cuda_ids'), tmp_path)
+    model = build_training_model(tiny_options(NO_DATA, name='cuda_ids'), tmp_path)
     made = []
     monkeypatch.setattr(gan_step, 'DistributedDataParallel', lambda module, **kwargs: made.append(kwargs) or module)
     monkeypatch.setattr(torch.cuda, 'current_device', lambda: 3)
@@ -123,7 +122,7 @@ def test_on_a_gpu_the_distributed_update_holds_the_current_cuda_device(tmp_path,
 
 
 def test_a_model_built_without_the_option_check_still_refuses_the_ldl_loss(tmp_path):
-    opt = tiny_options(DATA, name='ldl', ldl_opt={'type': 'L1Loss', 'loss_weight': 1.0})
+    opt = tiny_options(NO_DATA, name='ldl', ldl_opt={'type': 'L1Loss', 'loss_weight': 1.0})
     with pytest.raises(ValueError) as caught:
         build_training_model(opt, tmp_path)
     assert str(caught.value) == ("train:ldl_opt: FASRGANModel does not use it (the LDL artifact loss of BasicSR's own "
@@ -132,7 +131,7 @@ def test_a_model_built_without_the_option_check_still_refuses_the_ldl_loss(tmp_p
 
 def test_the_perceptual_terms_default_to_the_pixel_target_and_keep_the_style_term(tmp_path):
     torch.manual_seed(0)
-    model = build_training_model(tiny_options(DATA), tmp_path)
+    model = build_training_model(tiny_options(NO_DATA), tmp_path)
     model.feed_data(tiny_batch())
     targets = []
     model.cri_perceptual = lambda output, target: targets.append(target) or (torch.tensor(0.25), torch.tensor(0.5))
@@ -149,6 +148,6 @@ def test_the_perceptual_terms_default_to_the_pixel_target_and_keep_the_style_ter
     (1, 0, [1, 2, 3, 4, 5, 6]), (1, 3, [4, 5, 6]), (2, 0, [2, 4, 6]), (2, 3, [4, 6]), (3, 3, [6])])
 def test_the_generator_updates_every_net_d_iters_after_net_d_init_iters(tmp_path, net_d_iters, net_d_init_iters,
                                                                          updates):
-    model = build_training_model(tiny_options(DATA, net_d_iters=net_d_iters, net_d_init_iters=net_d_init_iters),
+    model = build_training_model(tiny_options(NO_DATA, net_d_iters=net_d_iters, net_d_init_iters=net_d_init_iters),
                                  tmp_path)
     assert [it for it in range(1, 7) if model.generator_updates_at(it)] == updates  # BasicSR's SRGANModel rule

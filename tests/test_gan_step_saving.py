@@ -2,12 +2,11 @@
 guard picks the term and iteration it reports; in-process, on tiny networks."""
 import pytest
 import torch
-from conftest import build_training_model, tiny_batch, tiny_options
+from conftest import NO_DATA, build_training_model, tiny_batch, tiny_options
 
 from fasrgan_basicsr.utils import resilience
 from fasrgan_basicsr.utils.checkpoint import torch_load
 
-DATA = {'train_gt': '.', 'train_lq': '.', 'val_gt': '.', 'val_lq': '.'}  # in-process: datasets unused
 FS_G = {'type': 'FsRRDBNet', 'num_feat': 8, 'num_grow_ch': 4, 'num_shared_block': 1, 'num_block': 1}
 FS_D = {'type': 'VGGFeatureDiscriminator', 'num_in_ch': 8, 'num_feat': 4, 'input_size': 32}
 NO_FA = {'map_gan_opt': None, 'attention_opt': None}
@@ -15,7 +14,7 @@ NO_FA = {'map_gan_opt': None, 'attention_opt': None}
 
 def trained(tmp_path, name, **options):
     torch.manual_seed(0)
-    model = build_training_model(tiny_options(DATA, name=name, **options), tmp_path)
+    model = build_training_model(tiny_options(NO_DATA, name=name, **options), tmp_path)
     model.feed_data(tiny_batch())
     model.optimize_parameters(current_iter=1)
     return model, tmp_path / 'experiments' / name
@@ -103,7 +102,7 @@ def test_a_divergence_found_on_another_rank_stops_this_one_too(tmp_path, monkeyp
 
 def test_a_model_logs_nothing_before_its_first_step_and_each_term_after_it(tmp_path):
     torch.manual_seed(0)
-    model = build_training_model(tiny_options(DATA, name='log'), tmp_path)
+    model = build_training_model(tiny_options(NO_DATA, name='log'), tmp_path)
     assert model.get_current_log() == {}
     model.feed_data(tiny_batch())
     model.optimize_parameters(current_iter=1)

@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 from basicsr.models.realesrgan_model import RealESRGANModel
-from conftest import build_training_model, run_entry, srmodel_test_options, tiny_options
+from conftest import NO_DATA, build_training_model, run_entry, srmodel_test_options, tiny_options
 from skimage import data as skdata
 
 import fasrgan_basicsr  # noqa: F401
@@ -71,13 +71,12 @@ def seed_all(seed):
     torch.manual_seed(seed)
 
 
-DATA = {'train_gt': '.', 'train_lq': '.', 'val_gt': '.', 'val_lq': '.'}
 
 
 @pytest.fixture
 def model(tmp_path):
     seed_all(0)
-    return build_training_model(realesrgan_options(DATA), tmp_path)
+    return build_training_model(realesrgan_options(NO_DATA), tmp_path)
 
 
 def test_builds_on_cpu_with_the_degradation_modules_and_pool_there(model):
@@ -92,7 +91,7 @@ def test_the_degradations_are_deterministic_on_cpu(tmp_path):
     runs = []
     for i in range(2):
         seed_all(0)
-        m = build_training_model(realesrgan_options(DATA, name=f'd{i}'), tmp_path / str(i))
+        m = build_training_model(realesrgan_options(NO_DATA, name=f'd{i}'), tmp_path / str(i))
         m.feed_data(seeded_batch())
         runs.append((m.lq.clone(), m.gt.clone()))
     assert torch.equal(runs[0][0], runs[1][0]) and torch.equal(runs[0][1], runs[1][1])
@@ -101,7 +100,7 @@ def test_the_degradations_are_deterministic_on_cpu(tmp_path):
 
 @pytest.mark.parametrize('l1_usm, gan_usm', [(True, False), (False, True)])
 def test_usm_targets_and_fa_terms_equal_hand_computed_values(tmp_path, l1_usm, gan_usm):
-    m = build_training_model(realesrgan_options(DATA, name='t'), tmp_path)
+    m = build_training_model(realesrgan_options(NO_DATA, name='t'), tmp_path)
     m.opt.update(l1_gt_usm=l1_usm, percep_gt_usm=True, gan_gt_usm=gan_usm)
     plain = torch.full((1, 3, 2, 2), 0.5)
     sharp = torch.full((1, 3, 2, 2), 0.75)
@@ -235,7 +234,7 @@ def test_train_auto_resume_and_test_through_the_entry_points_resume_exactly(tmp_
 
 def test_basicsr_realesrgan_baseline_builds_and_steps_on_cpu(tmp_path):
     seed_all(0)
-    opt = realesrgan_options(DATA, name='base', model_type='RealESRGANModel_basicsr', map_gan_opt=None,
+    opt = realesrgan_options(NO_DATA, name='base', model_type='RealESRGANModel_basicsr', map_gan_opt=None,
                              attention_opt=None)
     opt['network_d'] = {'type': 'UNetDiscriminatorSN_basicsr', 'num_in_ch': 3, 'num_feat': 4}
     m = build_training_model(opt, tmp_path)

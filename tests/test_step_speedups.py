@@ -8,9 +8,8 @@ import sys
 
 import pytest
 import torch
-from conftest import build_training_model, tiny_batch, tiny_options
+from conftest import NO_DATA, build_training_model, tiny_batch, tiny_options
 
-DATA = {'train_gt': '.', 'train_lq': '.', 'val_gt': '.', 'val_lq': '.'}
 FS_G = {'type': 'FsRRDBNet', 'num_feat': 8, 'num_grow_ch': 4, 'num_shared_block': 1, 'num_block': 1}
 VARIANTS = {
     'FASRGAN': dict(),
@@ -23,7 +22,7 @@ VARIANTS = {
 
 def one_iteration(tmp_path, seed=0, **extra):
     torch.manual_seed(seed)
-    opt = tiny_options(DATA, **extra)
+    opt = tiny_options(NO_DATA, **extra)
     opt['train']['optim_g']['lr'] = opt['train']['optim_d']['lr'] = 0
     model = build_training_model(opt, tmp_path)
     model.feed_data(tiny_batch())
@@ -121,7 +120,7 @@ def test_fp16_autocast_losses_and_generator_gradients(tmp_path):
 
 def test_fp16_uses_a_gradient_scaler_that_skips_overflowing_steps(tmp_path):
     torch.manual_seed(0)
-    model = build_training_model(tiny_options(DATA, mixed_precision='fp16'), tmp_path)
+    model = build_training_model(tiny_options(NO_DATA, mixed_precision='fp16'), tmp_path)
     assert model.grad_scaler.is_enabled()
     start = model.grad_scaler.get_scale()
     for it in range(1, 4):
@@ -133,7 +132,7 @@ def test_fp16_uses_a_gradient_scaler_that_skips_overflowing_steps(tmp_path):
 
 
 def test_the_step_never_reads_values_back_to_the_host(tmp_path, monkeypatch):
-    model = build_training_model(tiny_options(DATA), tmp_path)
+    model = build_training_model(tiny_options(NO_DATA), tmp_path)
     model.feed_data(tiny_batch())
     calls = []
 
@@ -160,7 +159,7 @@ def test_the_step_never_reads_values_back_to_the_host(tmp_path, monkeypatch):
 def test_non_finite_losses_are_tracked_on_device_and_reported_with_their_first_iteration(tmp_path):
     from fasrgan_basicsr.utils.resilience import DivergenceError
 
-    model = build_training_model(tiny_options(DATA), tmp_path)
+    model = build_training_model(tiny_options(NO_DATA), tmp_path)
     for it in range(1, 4):
         batch = tiny_batch(seed=it)
         if it == 2:
@@ -178,7 +177,7 @@ def test_fused_adam_of_the_option_files_makes_the_same_update(tmp_path):
     models = []
     for fused in (False, True):
         torch.manual_seed(0)
-        opt = tiny_options(DATA)
+        opt = tiny_options(NO_DATA)
         for key in ('optim_g', 'optim_d'):
             opt['train'][key]['fused'] = fused
         model = build_training_model(opt, tmp_path)
