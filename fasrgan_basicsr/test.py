@@ -1,10 +1,8 @@
-"""Test: ``python fasrgan_basicsr/test.py -opt options/test/<file>.yml``.
+"""Test: ``python fasrgan_basicsr/test.py -opt options/test/<file>.yml`` (BasicSR's way).
 
-BasicSR's ``test_pipeline`` with this plugin registered and the option file checked first.
-Results go to ``results/<name>`` under the repository root.
+The command ``fasrgan-test`` (:mod:`fasrgan_basicsr.cli.test`) under BasicSR's script path.
 """
-import fasrgan_basicsr  # noqa: F401  (registers the plugin, applies the compatibility layer)
-from fasrgan_basicsr.utils import entry
+from fasrgan_basicsr.cli.test import main
 
 if __name__ == '__main__':
-    entry.test()
+    main()

@@ -1,3 +1,3 @@
-"""Helpers of the evaluation tools: generator loading and tiled inference (``generators``), results tables
-(``results``), plots drawn with OpenCV (``plots``), ImageNet object recognition (``imagenet``) and the
-reporting of metrics that cannot run (``unavailable``)."""
+"""Evaluation beyond the test pipeline: scoring published SR images (``scoring``), results tables and their figures
+(``results``, ``result_plots``, ``plots``), ImageNet object recognition (``imagenet``), and the paper's figures of
+trained networks: score maps (``score_map_viewer``) and feature maps (``feature_maps``)."""

@@ -22,6 +22,9 @@ import numpy as np
 import torch
 from basicsr.utils.matlab_functions import imresize
 
+from fasrgan_basicsr.generators.loading import NotAGeneratorError, load_generator, network_scale
+from fasrgan_basicsr.utils.checkpoint import weights_only_loading
+
 IMG_EXTS = ('.jpeg', '.jpg', '.png', '.bmp')
 WNID = re.compile(r'^n\d{8}$')
 RESNET50_FILE = 'resnet50-0676ba61.pth'
@@ -39,7 +42,6 @@ def load_classifier(device='cpu'):
     """
     from torchvision.models import ResNet50_Weights, resnet50
 
-    from fasrgan_basicsr.utils.checkpoint import weights_only_loading
     try:
         with weights_only_loading():  # torchvision's loader passes weights_only=False
             model = resnet50(weights=ResNet50_Weights.IMAGENET1K_V1)
@@ -190,3 +192,30 @@ def evaluate(methods, items, classifier, device='cpu', batch_size=25, scale=4, p
             progress(len(batch))
     n = len(items)
     return {name: {'top1': c[0] / n, 'top5': c[1] / n, 'images': n} for name, c in counts.items()}
+
+
+def build_methods(specs, device):
+    """``{label: generator or None (HR)}`` from ``HR``, ``Bicubic`` or ``LABEL=CHECKPOINT`` specs."""
+    methods = {}
+    for spec in specs:
+        if spec == 'HR':
+            label, net = 'Baseline (HR)', None
+        elif spec == 'Bicubic':
+            label, net = 'Bicubic', load_generator(arch='Bicubic')[0]
+        elif '=' in spec:
+            label, path = spec.split('=', 1)
+            net, opt = load_generator(path)
+            if network_scale(opt) != 4:
+                raise NotAGeneratorError(f'{path}: a ×{network_scale(opt)} generator; the protocol is ×4.')
+        else:
+            raise ValueError(f'--method {spec!r}: expected HR, Bicubic or LABEL=CHECKPOINT.')
+        if label in methods:
+            raise ValueError(f'--method: the label {label!r} is given twice.')
+        methods[label] = net if net is None else net.to(device)
+    return methods
+
+
+def render(results):
+    lines = ['| Evaluation | Top-1 error | Top-5 error |', '|---|---:|---:|']
+    lines += [f'| {name} | {r["top1"]:.3f} | {r["top5"]:.3f} |' for name, r in results.items()]
+    return '\n'.join(lines) + '\n'

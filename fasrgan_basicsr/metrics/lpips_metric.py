@@ -20,7 +20,7 @@ choose for ``num_gpu != 0``. The network is built once per (net, version, device
 
 When the network cannot be built (weights missing and no network), an error naming the file and
 where it goes is logged once, the metric is NaN, and the option file's other metrics are still
-computed (see ``fasrgan_basicsr/evaluation/unavailable.py``).
+computed (see ``fasrgan_basicsr/metrics/unavailable.py``).
 """
 import warnings
 
@@ -29,8 +29,9 @@ import torch
 from basicsr.metrics.metric_util import reorder_image
 from basicsr.utils.registry import METRIC_REGISTRY
 
-from fasrgan_basicsr.evaluation.unavailable import unavailable
 from fasrgan_basicsr.utils.checkpoint import weights_only_loading
+
+from .unavailable import unavailable
 
 ALEXNET_FILE = 'alexnet-owt-7be5be79.pth'
 _NETWORKS = {}  # (net, version, device) -> lpips.LPIPS

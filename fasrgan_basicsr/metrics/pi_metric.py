@@ -14,7 +14,7 @@ pyiqa's NRQM reads its model ``NRQM_model.mat`` from ``<torch hub dir>/pyiqa/`` 
 downloaded there on first use), or from ``ma_model_path`` in the metric's options. When pyiqa is not
 installed or the model file cannot be loaded, one error saying which (and what to install or where to
 put the file) is logged, ``calculate_pi`` / ``calculate_ma`` return NaN, and the option file's other
-metrics are still computed (see ``fasrgan_basicsr/evaluation/unavailable.py``).
+metrics are still computed (see ``fasrgan_basicsr/metrics/unavailable.py``).
 """
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from basicsr.metrics import calculate_niqe
 from basicsr.metrics.metric_util import reorder_image
 from basicsr.utils.registry import METRIC_REGISTRY
 
-from fasrgan_basicsr.evaluation.unavailable import unavailable
+from .unavailable import unavailable
 
 NRQM_FILE = 'NRQM_model.mat'
 _NRQM = {}  # ma_model_path -> pyiqa metric

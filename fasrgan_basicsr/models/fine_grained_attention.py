@@ -4,8 +4,8 @@ import torch
 from basicsr.losses import build_loss
 from basicsr.utils import get_root_logger, imwrite, tensor2img
 
-from fasrgan_basicsr.evaluation.score_map import channel_mean, score_map_probabilities
-from fasrgan_basicsr.evaluation.score_map_panel import score_map_figures
+from fasrgan_basicsr.visualization.score_map import channel_mean, score_map_probabilities
+from fasrgan_basicsr.visualization.score_map_panel import score_map_figures
 
 from .gan_step import GANStepMixin
 
@@ -38,7 +38,7 @@ class FineGrainedAttentionMixin(GANStepMixin):
 
     Validation: with ``val.save_score_map: true``, each validation image's score-map panel
     (HR | SR | M on the absolute scale | M stretched to its min..max, titled with the run, the iteration
-    and the map's range; see :mod:`fasrgan_basicsr.evaluation.score_map_panel`) is written to
+    and the map's range; see :mod:`fasrgan_basicsr.visualization.score_map_panel`) is written to
     ``visualization/<image>/<image>_<iter>_score_map.png`` and, when TensorBoard logging is on, added as the
     image ``score_map/<dataset>/<image>``. The discriminator runs in eval mode on the validation output
     clamped to [0, 1] (a feature-reading one on ``net_d_extractor``'s features), outside the training step,
@@ -48,6 +48,7 @@ class FineGrainedAttentionMixin(GANStepMixin):
     """
 
     TRAIN_OPTIONS = ('map_gan_opt', 'attention_opt')
+    DISCRIMINATOR_OUTPUTS = ('score', 'score_map')
 
     def init_training_settings(self):
         super().init_training_settings()

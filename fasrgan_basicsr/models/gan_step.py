@@ -6,9 +6,9 @@ import torch
 from basicsr.models.esrgan_model import ESRGANModel
 from torch.nn.parallel import DistributedDataParallel
 
-from fasrgan_basicsr.compat import ddp_device_ids
 from fasrgan_basicsr.losses.adversarial import discriminator_adversarial_loss, generator_adversarial_loss
-from fasrgan_basicsr.utils import resilience
+from fasrgan_basicsr.utils import distributed
+from fasrgan_basicsr.utils.divergence import DivergenceError, divergence_message
 
 PRECISIONS = {None: None, 'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
@@ -81,6 +81,10 @@ class GANStepMixin:
                      'ldl_opt', 'perceptual_opt', 'gan_opt', 'net_d_iters', 'net_d_init_iters', 'relativistic',
                      'reuse_discriminator_outputs', 'mixed_precision', 'channels_last', 'compile')
 
+    #: what this step reads of the discriminator's outputs (the option check asks: a score-map discriminator needs a
+    #: model that reads ``score_map``)
+    DISCRIMINATOR_OUTPUTS = ('score',)
+
     #: ``train`` keys the host model reads but this step does not use: refused by the option check
     UNSUPPORTED_TRAIN_OPTIONS = {'ldl_opt': "the LDL artifact loss of BasicSR's own RealESRGANModel step"}
 
@@ -98,6 +102,7 @@ class GANStepMixin:
                                             self.discriminator_unchanged_by_generator_update())
         self._last_terms = OrderedDict()
         self._first_nonfinite = OrderedDict()
+        self.current_iter = 0  # the iteration of the last step (a divergence seen on another rank is reported at it)
 
     def _setup_speed_options(self, train_opt):
         precision = train_opt.get('mixed_precision')
@@ -122,7 +127,7 @@ class GANStepMixin:
         self.discriminator_for_update = self.discriminator_forward
         if self.opt['dist']:
             self.discriminator_for_update = compile_(DistributedDataParallel(
-                self.discriminator, device_ids=ddp_device_ids(self.device), find_unused_parameters=True,
+                self.discriminator, device_ids=distributed.ddp_device_ids(self.device), find_unused_parameters=True,
                 broadcast_buffers=False))
 
     # ----------------------------------------------------------------- pieces
@@ -258,6 +263,7 @@ class GANStepMixin:
         return terms
 
     def optimize_parameters(self, current_iter):
+        self.current_iter = current_iter
         if self.reuse_discriminator_outputs:
             terms = self.optimize_reusing_discriminator_outputs(current_iter)
         else:
@@ -279,14 +285,14 @@ class GANStepMixin:
             self._first_nonfinite[name] = torch.where(~torch.isfinite(value).all() & (first < 0), current_iter, first)
 
     def check_finite(self):
-        """Raise :class:`~fasrgan_basicsr.utils.resilience.DivergenceError` if a loss term was ever non-finite."""
+        """Raise :class:`~fasrgan_basicsr.utils.divergence.DivergenceError` if a loss term was ever non-finite."""
         firsts = torch.stack(list(self._first_nonfinite.values())).tolist() if self._first_nonfinite else []
         # the earliest iteration; within it, the first term computed
         bad = sorted((it, order, name) for order, (name, it) in enumerate(zip(self._first_nonfinite, firsts))
                      if it >= 0)
-        if resilience.SESSION.agreed(int(bool(bad))):
-            term, it = (bad[0][2], bad[0][0]) if bad else ('(on another rank)', resilience.SESSION.iter)
-            raise resilience.DivergenceError(resilience.divergence_message(term, it, self.opt['path']['models']))
+        if distributed.agreed(int(bool(bad))):
+            term, it = (bad[0][2], bad[0][0]) if bad else ('(on another rank)', self.current_iter)
+            raise DivergenceError(divergence_message(term, it, self.opt['path']['models']))
 
     def get_current_log(self):
         self.check_finite()

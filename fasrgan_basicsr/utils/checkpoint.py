@@ -18,7 +18,7 @@ import warnings
 
 import torch
 
-from .cli import UserError
+from .errors import UserError
 
 PARAM_KEYS = ('params_ema', 'params')
 #: temporary files of :func:`atomic_torch_save`: ``.<final name>.<random hex>.tmp``

@@ -1,66 +1,83 @@
-"""What every command of this package shares: the user-error type and the runner that reports it.
+"""The one scaffold every command of this package runs in: its argument parser, its root and its error handling.
 
-A mistake in what the user gave (an argument, an option file, a checkpoint, an image) raises
-:class:`UserError` whose message names the file, key or option and what was expected. :func:`run_cli`
-prints it as one line and returns exit status 2; nothing else a user can cause should reach them as a
-traceback.
+- :class:`ArgumentParser`: argparse's parser whose errors are a :class:`UserError` (one ``error:`` line, exit 2),
+  with ``--root`` (:mod:`~fasrgan_basicsr.utils.run_root`) added to every command.
+- :func:`run_cli`: runs a command's ``main(argv)``; user errors, a full disk and a refused permission become one
+  line and exit status 2, Ctrl-C exit status 130. Every weight file loaded meanwhile is loaded weights-only.
 
 Exit status of every command: 0 done; 1 some items of a batch failed (each named, the rest done);
 2 bad input (nothing, or nothing more, written); 3 training diverged; 130/143 interrupted by
 SIGINT/SIGTERM (128 + signal number).
 """
-import errno
+import argparse
+import os
 import sys
 
-#: errno values that mean "the disk (or the file-size limit) is full".
-NO_SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-#: errno values that mean "not allowed to write there".
-PERMISSION_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
+from .checkpoint import weights_only_loading
+from .errors import UserError, describe_os_error
+from .run_root import add_root_argument, enter_root
 
 
-class UserError(ValueError):
-    """A mistake in the user's input; the message names the file, key or option and what was expected."""
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser with ``--root``, whose errors (a missing or malformed argument) are a :class:`UserError`."""
+
+    def __init__(self, *args, root=True, **kwargs):
+        kwargs.setdefault('formatter_class', argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+        if root:
+            add_root_argument(self)
+
+    def error(self, message):
+        raise UserError(f'{message} (see --help)')
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        if hasattr(parsed, 'root'):
+            enter_root(parsed.root)
+        return parsed
 
 
-def describe_os_error(exc):
-    """One line for a disk-full or permission error (naming the path and, when full, the free space), else None."""
-    import shutil
-    from os import path as osp
-
-    where = getattr(exc, 'filename', None)
-    if exc.errno in NO_SPACE_ERRNOS:
-        free = ''
-        if where:
-            try:
-                free = f', {shutil.disk_usage(osp.dirname(osp.abspath(where))).free / 1e9:.2f} GB free there'
-            except OSError:
-                pass
-        return f'{where or "disk"}: out of disk space (or over the file-size limit){free}: {exc.strerror}'
-    if exc.errno in PERMISSION_ERRNOS:
-        return f'{where or "output"}: no permission to write ({exc.strerror}); choose another place or fix it'
-    return None
+def error_line(message):
+    """Print ``error: <message>`` on stderr."""
+    print(f'error: {message}', file=sys.stderr, flush=True)
 
 
-def run_cli(main, argv=None):
+def run_cli(main, argv=None, interrupted='interrupted'):
     """Run ``main(argv)``; return its exit status (``None`` counts as 0), user errors as one line and status 2.
 
-    Every weight file loaded meanwhile is loaded weights-only (:func:`checkpoint.weights_only_loading`).
+    ``interrupted``: what is printed on Ctrl-C (status 130).
     """
-    from .checkpoint import weights_only_loading
-
     try:
         with weights_only_loading():
             status = main(argv)
     except UserError as err:
-        print(f'error: {err}', file=sys.stderr, flush=True)
+        error_line(err)
         return 2
     except OSError as err:
         message = describe_os_error(err)
         if message is None:
             raise
-        print(f'error: {message}', file=sys.stderr, flush=True)
+        error_line(message)
         return 2
     except KeyboardInterrupt:
-        print('interrupted', file=sys.stderr, flush=True)
+        print(interrupted, file=sys.stderr, flush=True)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (`| head`): nothing more to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0 if status is None else int(status)
+
+
+def entry_point(main, interrupted='interrupted'):
+    """A command's console entry point (``setup.py``'s ``console_scripts``): ``main`` under :func:`run_cli`."""
+    def run(argv=None):
+        return run_cli(main, argv, interrupted)
+    run.__doc__ = f'Run {main.__module__}.main on the command line (or ``argv``); returns the exit status.'
+    return run
+
+
+def moved(old, new, run):
+    """Run a command reached through its old path ``old``, after a note that it is now ``new`` (until release 0.3)."""
+    print(f'note: {old} has moved to `{new}` and will be removed in release 0.3; it still works until then.',
+          file=sys.stderr, flush=True)
+    return run()

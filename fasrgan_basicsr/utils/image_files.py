@@ -2,7 +2,7 @@
 import os
 from os import path as osp
 
-from .cli import UserError
+from .errors import UserError
 
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 

@@ -1,6 +1,5 @@
-"""What every preparation script shares: the error type, messages, worker pools, summaries and the CLI runner."""
+"""What every preparation step shares: the error type, messages, worker pools, summaries and common arguments."""
 import argparse
-import errno
 import multiprocessing
 import os
 import sys
@@ -10,13 +9,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-#: errno values that mean "the disk (or the file-size limit) is full".
-NO_SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-#: errno values that mean "not allowed to write there".
-PERMISSION_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
+from fasrgan_basicsr.utils.errors import UserError
 
 
-class PrepError(Exception):
+class PrepError(UserError):
     """A problem with the user's input, options or disk, reported as one clear message without a traceback."""
 
 
@@ -147,13 +143,6 @@ def default_workers():
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse's parser whose errors (``--scale 0``, a missing option) are a PrepError: one ``error:`` line, exit 2."""
-
-    def error(self, message):
-        raise PrepError(f'{message} (see --help)')
-
-
 def add_common_args(parser, output_help, input_help='input folder of images'):
     """``--input``, ``--output``, ``--workers`` and ``--overwrite``, spelled the same in every script."""
     parser.add_argument('--input', required=True, metavar='DIR', help=input_help)
@@ -170,35 +159,5 @@ def add_run_args(parser):
                         'only when complete)')
 
 
-def describe_os_error(exc):
-    """A one-line explanation of a disk-full or permission error, or None for other errors."""
-    where = f' ({exc.filename})' if getattr(exc, 'filename', None) else ''
-    if exc.errno in NO_SPACE_ERRNOS:
-        return f'out of disk space (or over the file-size limit) while writing{where}: {exc.strerror}'
-    if exc.errno in PERMISSION_ERRNOS:
-        return f'no permission to write{where}: {exc.strerror}; choose another --output or fix its permissions'
-    return None
-
-
-def run_cli(main, argv=None):
-    """Run ``main(argv)`` and turn expected failures into ``error: ...`` and exit status 2 (130 on Ctrl-C)."""
-    import lmdb
-    try:
-        main(argv)
-    except PrepError as exc:
-        print(f'error: {exc}', file=sys.stderr, flush=True)
-        return 2
-    except lmdb.Error as exc:
-        print(f'error: writing the LMDB failed: {exc} (this usually means the disk is full or not writable)',
-              file=sys.stderr, flush=True)
-        return 2
-    except OSError as exc:
-        message = describe_os_error(exc)
-        if message is None and getattr(exc, 'filename', None) is None:
-            raise  # not about a path the user gave: a bug, keep its traceback
-        print(f'error: {message or f"{exc.filename}: {exc.strerror}"}', file=sys.stderr, flush=True)
-        return 2
-    except KeyboardInterrupt:
-        print('interrupted: rerun the same command to resume (or restart) cleanly', file=sys.stderr, flush=True)
-        return 130
-    return 0
+#: what a preparation command prints on Ctrl-C (its staged outputs make the rerun resume or restart cleanly)
+INTERRUPTED = 'interrupted: rerun the same command to resume (or restart) cleanly'

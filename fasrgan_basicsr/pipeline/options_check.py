@@ -12,8 +12,16 @@ import re
 
 from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
-from .checkpoint import CheckpointError, find_state_dict, fit_state_dict, torch_load, weights_only_loading
-from .cli import UserError
+from fasrgan_basicsr.utils.checkpoint import (
+    CheckpointError,
+    find_state_dict,
+    fit_state_dict,
+    torch_load,
+    weights_only_loading,
+)
+from fasrgan_basicsr.utils.early_warnings import warn_early
+from fasrgan_basicsr.utils.errors import UserError
+
 from .dataset_check import preflight
 
 WEIGHT_KEYS = ('loss_weight', 'perceptual_weight', 'style_weight')
@@ -256,22 +264,26 @@ def _not_read(key, model_type, allowed):
     return f'train:{key}: not an option of {model_type} (it reads: {", ".join(sorted(allowed))}).{hint}'
 
 
+def reads_score_map(model):
+    """Whether a model class reads a discriminator's score map: it declares ``'score_map'`` among its
+    ``DISCRIMINATOR_OUTPUTS`` (the fine-grained attention mixin does)."""
+    return 'score_map' in getattr(model, 'DISCRIMINATOR_OUTPUTS', ())
+
+
 def _check_discriminator_outputs(opt, model, problems):
     """A discriminator with a score map returns two outputs; only a model with the attention step reads both.
 
     Likewise only such a model can draw score maps at validation (``val:save_score_map``).
     """
-    from fasrgan_basicsr.models.fine_grained_attention import FineGrainedAttentionMixin
-
     if train_options(model) is None:
         return  # unknown model (a user's own step may well read both outputs)
-    if (opt.get('val') or {}).get('save_score_map') and not issubclass(model, FineGrainedAttentionMixin):
+    if (opt.get('val') or {}).get('save_score_map') and not reads_score_map(model):
         problems.append(f'val:save_score_map: {opt["model_type"]} has no score-map discriminator to draw; use it with '
                         'FASRGANModel, SRGANFAModel or FAFsSRGANModel, or remove it.')
     net_d = opt.get('network_d')
     if not isinstance(net_d, dict) or net_d.get('type') not in ARCH_REGISTRY:
         return
-    if hasattr(ARCH_REGISTRY.get(net_d['type']), 'score_map') and not issubclass(model, FineGrainedAttentionMixin) \
+    if hasattr(ARCH_REGISTRY.get(net_d['type']), 'score_map') and not reads_score_map(model) \
             and opt.get('is_train', True):
         problems.append(f'network_d:type: {net_d["type"]} returns (score, score map) but {opt["model_type"]} '
                         'expects one output; use FASRGANModel (ESRGAN), SRGANFAModel (SRGAN) or FAFsSRGANModel, '
@@ -461,8 +473,6 @@ OPTIONAL_METRICS = {'calculate_pi': ('pyiqa', 'pip install -e .[pi]'),
 
 def _note_optional_metrics(opt):
     """One warning (on stderr and in the run's log) per validation metric whose optional package is missing."""
-    from fasrgan_basicsr.compat import warn_early
-
     for name, metric in ((opt.get('val') or {}).get('metrics') or {}).items():
         package, install = OPTIONAL_METRICS.get(metric.get('type'), (None, None))
         if package and importlib.util.find_spec(package) is None:

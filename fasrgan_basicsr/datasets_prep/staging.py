@@ -16,7 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
-from datasets_prep.common import PrepError, info, parallel_map, warn
+from .common import PrepError, info, parallel_map, warn
 
 PARAMS_FILE = '.prep_params.json'
 DONE_FILE = '.prep_done.jsonl'

@@ -3,25 +3,26 @@
 Every mistake of the user's — the option file, a checkpoint, a dataset sample, a full disk — ends in
 one message naming the file or key (also written into the run's log once that exists) and an exit
 status that says what happened (see :mod:`fasrgan_basicsr.utils.cli`): 2 bad input, 3 diverged,
-128 + signal number when interrupted.
+128 + signal number when interrupted. Relative paths resolve against the run's root
+(:mod:`fasrgan_basicsr.utils.run_root`), which the first line of the run's log names.
 """
+import argparse
+import functools
 import logging
-import os
 import sys
-from os import path as osp
 
 import basicsr.data
 import basicsr.test
 import basicsr.train
 
+from fasrgan_basicsr.utils.checkpoint import weights_only_loading
+from fasrgan_basicsr.utils.divergence import DivergenceError
+from fasrgan_basicsr.utils.errors import UserError, describe_os_error
+from fasrgan_basicsr.utils.run_root import add_root_argument, enter_root
+
 from . import dataset_check, resilience
-from .checkpoint import weights_only_loading
-from .cli import UserError, describe_os_error
 from .options import parse_options
 from .options_check import check_options
-
-# experiments/ and results/ are created under ROOT: the repository root unless FASRGAN_ROOT says otherwise
-ROOT = os.environ.get('FASRGAN_ROOT') or osp.abspath(osp.join(osp.dirname(__file__), osp.pardir, osp.pardir))
 
 
 def checked_parse_options(root_path, is_train=True, argv=None):
@@ -49,17 +50,27 @@ def user_message(err):
     return text
 
 
-def run(pipeline_module, pipeline_name, root_path=ROOT):
-    """Call ``pipeline_module.<pipeline_name>(root_path)``; known failures exit with a message, no traceback."""
-    pipeline_module.parse_options = checked_parse_options
+def root_of(argv=None):
+    """Enter the root that ``--root`` in ``argv`` (default: the command line), ``$FASRGAN_ROOT`` or the current
+    folder names; returns it."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_root_argument(parser)
+    known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    return enter_root(known.root)
+
+
+def run(pipeline_module, pipeline_name, argv=None):
+    """Call ``pipeline_module.<pipeline_name>(root)`` on ``argv`` (default: the command line); known failures exit
+    with a message, no traceback."""
+    pipeline_module.parse_options = functools.partial(checked_parse_options, argv=argv)
     pipeline_module.build_dataset = dataset_check.wrap_build_dataset(basicsr.data.build_dataset)
     with weights_only_loading():
         try:
-            getattr(pipeline_module, pipeline_name)(root_path)
+            getattr(pipeline_module, pipeline_name)(root_of(argv))
         except UserError as err:
             report(f'error: {user_message(err)}')
             sys.exit(2)
-        except resilience.DivergenceError as err:
+        except DivergenceError as err:
             report(f'error: {err}')
             sys.exit(3)
         except resilience.TrainingInterrupted as err:
@@ -73,10 +84,13 @@ def run(pipeline_module, pipeline_name, root_path=ROOT):
             sys.exit(2)
 
 
-def train():
+def train(argv=None):
+    """BasicSR's training pipeline with every check and hook of this package, on ``argv`` (default: the command
+    line); exits with the status of :mod:`fasrgan_basicsr.utils.cli` on failure."""
     resilience.install()
-    run(basicsr.train, 'train_pipeline')
+    run(basicsr.train, 'train_pipeline', argv)
 
 
-def test():
-    run(basicsr.test, 'test_pipeline')
+def test(argv=None):
+    """BasicSR's test pipeline with every check of this package, on ``argv`` (default: the command line)."""
+    run(basicsr.test, 'test_pipeline', argv)

@@ -17,7 +17,7 @@ from os import path as osp
 
 from torch.utils.data import Dataset
 
-from .cli import UserError
+from fasrgan_basicsr.utils.errors import UserError
 
 
 class DatasetError(UserError):

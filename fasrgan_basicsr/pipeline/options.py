@@ -1,18 +1,12 @@
-"""Reading option files: the one path every command of this package takes.
+"""BasicSR's ``parse_options``, read safely: the option dict every pipeline of this package runs on.
 
-BasicSR 1.4.2's ``parse_options`` reads YAML with a loader that builds Python objects (a
-``!!python/object/apply:os.system`` tag in an option file runs that command) and applies
-``--force_yml`` with ``exec``/``eval``. Here option files are read as plain data only:
-
-- :func:`read_option_file`: YAML through a safe loader (mappings as ``OrderedDict`` like BasicSR,
-  YAML's standard tags such as ``!!float 1e-4`` kept); a Python tag, a syntax error, a duplicated key
-  or a document that is not a mapping is one line naming the file and the line.
-- :func:`parse_options`: BasicSR's command line (``-opt``, ``--launcher``, ``--auto_resume``,
-  ``--debug``, ``--local_rank``, ``--force_yml``) plus ``--import MODULE`` (repeatable: a module name or
-  a ``.py`` file whose registered archs/models/losses the option file may then name). The option dict
-  it returns has the same derived entries as BasicSR's (``dist``, ``rank``, ``world_size``, seeds,
-  ``is_train``, the experiment or results paths). ``--force_yml train:ema_decay=0.999`` values are
-  parsed as YAML scalars, never evaluated.
+:func:`parse_options` takes BasicSR's command line (``-opt``, ``--launcher``, ``--auto_resume``, ``--debug``,
+``--local_rank``, ``--force_yml``) plus ``--import MODULE`` (repeatable: a module name or a ``.py`` file whose
+registered archs/models/losses the option file may then name) and ``--root DIR`` (the one path rule,
+:mod:`fasrgan_basicsr.utils.run_root`). The option dict it returns has the same derived entries as BasicSR's
+(``dist``, ``rank``, ``world_size``, seeds, ``is_train``, the experiment or results paths). Option files are read
+by :func:`fasrgan_basicsr.utils.option_file.read_option_file` (plain data only); ``--force_yml
+train:ema_decay=0.999`` values are parsed as YAML scalars, never evaluated.
 """
 import argparse
 import importlib
@@ -23,68 +17,17 @@ import sys
 from collections import OrderedDict
 from os import path as osp
 
+import torch
 import yaml
+from basicsr.utils import set_random_seed
+from basicsr.utils.dist_util import get_dist_info
 
-from .cli import UserError
+from fasrgan_basicsr.compat import init_dist  # BasicSR's assumes CUDA
+from fasrgan_basicsr.utils.errors import UserError
+from fasrgan_basicsr.utils.option_file import OptionLoader, read_option_file
+from fasrgan_basicsr.utils.run_root import add_root_argument
 
-try:
-    _SafeLoader = yaml.CSafeLoader
-except AttributeError:  # PyYAML without libyaml
-    _SafeLoader = yaml.SafeLoader
-
-
-class OptionFileError(UserError):
-    """An option file that cannot be read as an option mapping (message names the file and line)."""
-
-
-class OptionLoader(_SafeLoader):
-    """YAML's safe loader, with mappings as ``OrderedDict`` and duplicated keys refused."""
-
-
-def _ordered_mapping(loader, node):
-    loader.flatten_mapping(node)
-    seen = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f'duplicated key {key!r} (first at line {seen[key] + 1}; YAML keeps only the last)',
-                key_node.start_mark)
-        seen[key] = key_node.start_mark.line
-    return OrderedDict(loader.construct_pairs(node, deep=True))
-
-
-OptionLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _ordered_mapping)
-
-
-def _describe_yaml_error(path, err):
-    mark = getattr(err, 'problem_mark', None) or getattr(err, 'context_mark', None)
-    where = f'{path}, line {mark.line + 1}, column {mark.column + 1}' if mark is not None else path
-    problem = getattr(err, 'problem', None) or str(err)
-    if 'could not determine a constructor for the tag' in problem:
-        tag = problem.split('tag', 1)[1].strip(" '")
-        problem = (f'tag {tag} is not allowed: option files are read as plain data '
-                   '(numbers, strings, lists, mappings), never as Python objects')
-    context = getattr(err, 'context', None)
-    return f'{where}: {problem}' + (f' ({context})' if context and 'constructor' not in problem else '')
-
-
-def read_option_file(path):
-    """The option file at ``path`` as an ``OrderedDict``; raises :class:`OptionFileError` (one line) otherwise."""
-    if not osp.isfile(path):
-        raise OptionFileError(f'{path}: no such option file.' if not osp.exists(path) else
-                              f'{path}: is a folder; expected a YAML option file.')
-    try:
-        with open(path, encoding='utf-8') as f:
-            opt = yaml.load(f, Loader=OptionLoader)  # noqa: S506  (OptionLoader is YAML's safe loader)
-    except yaml.YAMLError as err:
-        raise OptionFileError(_describe_yaml_error(path, err)) from None
-    except UnicodeDecodeError as err:
-        raise OptionFileError(f'{path}: not a text file (UTF-8 decoding failed at byte {err.start}).') from None
-    if not isinstance(opt, dict):
-        found = 'an empty file' if opt is None else f'a {type(opt).__name__}'
-        raise OptionFileError(f'{path}: expected a mapping of options (name:, model_type:, ...), found {found}.')
-    return opt
+from .options_check import check_structure
 
 
 def import_user_module(spec):
@@ -118,6 +61,7 @@ def build_parser():
     parser.add_argument('--import', dest='imports', action='append', default=[], metavar='MODULE',
                         help='import a module (name or .py file) that registers your own archs/models/losses; '
                         'repeatable')
+    add_root_argument(parser)
     return parser
 
 
@@ -142,14 +86,6 @@ def apply_overrides(opt, overrides, opt_file):
 
 def parse_options(root_path, is_train=True, argv=None):
     """BasicSR's option parsing, read safely; returns ``(opt, args)`` like ``basicsr.utils.options.parse_options``."""
-    import torch
-    from basicsr.utils import set_random_seed
-    from basicsr.utils.dist_util import get_dist_info
-
-    from fasrgan_basicsr.compat import init_dist  # BasicSR's assumes CUDA
-
-    from .options_check import check_structure
-
     args = build_parser().parse_args(argv)
     for spec in args.imports:
         import_user_module(spec)

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from datasets_prep.common import PrepError, name_list, problems_error, warn
+from .common import PrepError, name_list, problems_error, warn
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm', '.pgm', '.webp')
 #: PIL modes that hold more than 8 bits per sample.

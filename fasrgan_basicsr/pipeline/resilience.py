@@ -26,21 +26,20 @@ import math
 import os
 import signal
 
+import basicsr.train as pipeline
 import torch
-import torch.distributed as dist
 from basicsr.data.data_sampler import EnlargedSampler
 from basicsr.data.prefetch_dataloader import CPUPrefetcher, CUDAPrefetcher
 from basicsr.models.base_model import BaseModel
+from basicsr.utils import get_root_logger
 from basicsr.utils.dist_util import master_only
 
-from . import rng_state
-from .checkpoint import atomic_torch_save, remove_orphan_temporaries
+from fasrgan_basicsr.utils import distributed, rng_state
+from fasrgan_basicsr.utils.checkpoint import atomic_torch_save, remove_orphan_temporaries
+from fasrgan_basicsr.utils.divergence import DivergenceError, divergence_message
+from fasrgan_basicsr.utils.early_warnings import take_pending
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class DivergenceError(RuntimeError):
-    """A loss became NaN or infinite; training stopped without saving."""
 
 
 class TrainingInterrupted(Exception):
@@ -62,20 +61,6 @@ class _Session:
         self.start_iter = 0
         self.stop_signal = None
         self.pending_resume = None
-        self.control_group = None
-
-    def agreed(self, flag, op='max'):
-        """``flag`` (0/1) agreed across ranks: any rank's 1 (``max``) or rank 0's (``broadcast``)."""
-        if not (dist.is_available() and dist.is_initialized()):
-            return flag
-        if self.control_group is None:
-            self.control_group = dist.new_group(backend='gloo')
-        t = torch.tensor([flag], dtype=torch.int32)
-        if op == 'max':
-            dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.control_group)
-        else:
-            dist.broadcast(t, src=0, group=self.control_group)
-        return int(t.item())
 
 
 SESSION = _Session()
@@ -194,14 +179,9 @@ def _wrap_build_model(build_model):
 def _wrap_init_tb_loggers(init_tb_loggers):
     """Runs right after BasicSR opened the run's log file: write what happened before it into the log."""
     def wrapped(opt):
-        from basicsr.utils import get_root_logger
-
-        from fasrgan_basicsr import compat
-
         logger = get_root_logger()
-        for message in compat.PENDING_LOG:
+        for message in take_pending():
             logger.warning(message)
-        compat.PENDING_LOG.clear()
         if opt.get('rank', 0) == 0:
             for key in ('models', 'training_states'):
                 removed = remove_orphan_temporaries(opt['path'][key])
@@ -230,7 +210,7 @@ def _request_stop(signum, frame):
 
 
 def _stop_if_requested():
-    if not SESSION.agreed(int(SESSION.stop_signal is not None)):
+    if not distributed.agreed(int(SESSION.stop_signal is not None)):
         return
     signum = SESSION.stop_signal or signal.SIGTERM
     saved = None
@@ -247,16 +227,11 @@ def _wrap_next(next_batch):
     return wrapped
 
 
-def divergence_message(term, iteration, models_dir):
-    return (f'loss term {term} became non-finite at iteration {iteration}: training stopped before saving anything. '
-            f'The newest checkpoint in {models_dir} is the last good one.')
-
-
 def reduce_loss_dict(self, loss_dict):
     """``BaseModel.reduce_loss_dict``, then stop on a non-finite value (all ranks agree with rank 0)."""
     log = _ORIGINAL['reduce_loss_dict'](self, loss_dict)
     bad = [name for name, value in log.items() if not math.isfinite(value)]
-    if SESSION.agreed(int(bool(bad)), op='broadcast'):
+    if distributed.agreed(int(bool(bad)), op='broadcast'):
         raise DivergenceError(divergence_message(bad[0] if bad else '(on rank 0)', SESSION.iter,
                                                  self.opt['path']['models']))
     return log
@@ -268,8 +243,6 @@ _ORIGINAL = {}
 
 def install():
     """Install the hooks for this process's training run (idempotent)."""
-    import basicsr.train as pipeline
-
     if _ORIGINAL:
         return
     _ORIGINAL.update(validation=BaseModel.validation, update_learning_rate=BaseModel.update_learning_rate,

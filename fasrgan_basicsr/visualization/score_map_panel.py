@@ -1,11 +1,11 @@
 """Score-map pictures a person can read at a glance: the paper's attention figure, with its scale.
 
 :func:`score_map_figures` turns one image's displayed score map (``(H, W)`` values in [0, 1], the channel
-mean of ``M``; see :mod:`fasrgan_basicsr.evaluation.score_map`) and, for the panel, its SR and HR images
+mean of ``M``; see :mod:`fasrgan_basicsr.visualization.score_map`) and, for the panel, its SR and HR images
 into figures. Each is a white canvas with
 
 - a title of two lines: the one given (which run, which iteration, which image) and the map's range
-  (min, max, mean — :class:`~fasrgan_basicsr.evaluation.score_map.MapRange`);
+  (min, max, mean — :class:`~fasrgan_basicsr.visualization.score_map.MapRange`);
 - tiles with a caption above each: HR, SR, the map on the absolute scale (0 blue … 1 red, OpenCV's JET)
   and, with ``normalize``, the map stretched to its own min … max;
 - beside each map a colour bar with its values; a bracket beside the absolute bar marks the map's range;
@@ -20,33 +20,17 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from fasrgan_basicsr.evaluation.score_map import MapRange
+from .drawing import BLACK, FONT, LINE, MARGIN, SMALL_SCALE, Box, enlarge, put_text, text_width
+from .score_map import MapRange
 
-FONT = cv2.FONT_HERSHEY_SIMPLEX
-TEXT_SCALE, SMALL_SCALE = 0.5, 0.4
-LINE = 20  # pixels per line of text
-MARGIN = 10
 COLUMN_GAP = 16
 BAR_GAP = 10  # between a map tile and its colour bar; the range bracket is drawn there
 BAR_WIDTH = 16
 TICK = 4
 DISPLAY_LONG_SIDE = 384
 COLORMAP = cv2.COLORMAP_JET
-BLACK = (0, 0, 0)
 ABSOLUTE_TICKS = tuple((v, f'{v:.2f}') for v in (1.0, 0.75, 0.5, 0.25, 0.0))
 LEGEND = 'red: judged real (M near 1)   blue: judged fake (M near 0); L_attention weighs |SR - HR| by 1 - M'
-
-
-@dataclass(frozen=True)
-class Box:
-    """A rectangle of a figure: left ``x``, top ``y``, width ``w``, height ``h`` in pixels."""
-    x: int
-    y: int
-    w: int
-    h: int
-
-    def of(self, image):
-        return image[self.y:self.y + self.h, self.x:self.x + self.w]
 
 
 @dataclass
@@ -77,11 +61,6 @@ def display_factor(h, w):
     return max(1, DISPLAY_LONG_SIDE // max(h, w))
 
 
-def enlarge(image, factor):
-    """Nearest-neighbour enlargement by an integer factor: every pixel becomes a ``factor × factor`` square."""
-    return image if factor == 1 else image.repeat(factor, axis=0).repeat(factor, axis=1)
-
-
 def colorize(values, low=0.0, high=1.0):
     """``(H, W)`` values → BGR uint8 colours: grey level ``round((v − low) / (high − low) · 255)`` through JET."""
     span = high - low if high > low else 1.0
@@ -95,19 +74,11 @@ def color_bar(height, width=BAR_WIDTH):
     return cv2.applyColorMap(np.repeat(grey[:, None], width, axis=1), COLORMAP)
 
 
-def _text_width(text, scale=TEXT_SCALE):
-    return cv2.getTextSize(text, FONT, scale, 1)[0][0]
-
-
-def _put(canvas, text, x, baseline, scale=TEXT_SCALE):
-    cv2.putText(canvas, text, (int(x), int(baseline)), FONT, scale, BLACK, 1, cv2.LINE_AA)
-
-
 def _column_width(column):
     width = column.tile.shape[1]
     if column.bar is not None:
-        width += BAR_GAP + BAR_WIDTH + TICK + 2 + max(_text_width(label, SMALL_SCALE) for _, label in column.bar[2])
-    return max(width, _text_width(column.caption))
+        width += BAR_GAP + BAR_WIDTH + TICK + 2 + max(text_width(label, SMALL_SCALE) for _, label in column.bar[2])
+    return max(width, text_width(column.caption))
 
 
 def _bar_row(value, low, high, top, height):
@@ -121,7 +92,7 @@ def _draw_bar(canvas, column, x, top, height):
     for value, label in ticks:
         row = _bar_row(value, low, high, top, height)
         cv2.line(canvas, (x + BAR_WIDTH, row), (x + BAR_WIDTH + TICK - 1, row), BLACK, 1)
-        _put(canvas, label, x + BAR_WIDTH + TICK + 2, row + label_height // 2, SMALL_SCALE)
+        put_text(canvas, label, x + BAR_WIDTH + TICK + 2, row + label_height // 2, SMALL_SCALE)
     if column.bracket is not None:  # the map's range on this bar: a vertical line with caps pointing at the bar
         row_high, row_low = (_bar_row(v, low, high, top, height) for v in column.bracket[::-1])
         row_high, row_low = min(row_high, row_low - 2), max(row_low, row_high + 2)
@@ -134,15 +105,15 @@ def _render(columns, title_lines, legend):
     tile_height = max(column.tile.shape[0] for column in columns)
     widths = [_column_width(column) for column in columns]
     content_width = sum(widths) + COLUMN_GAP * (len(columns) - 1)
-    text_width = max(_text_width(line) for line in (*title_lines, legend))
+    text_width = max(text_width(line) for line in (*title_lines, legend))
     top = MARGIN + LINE * (len(title_lines) + 1)  # title lines, then the captions
     canvas = np.full((top + tile_height + LINE + MARGIN, 2 * MARGIN + max(content_width, text_width), 3), 255,
                      np.uint8)
     for i, line in enumerate(title_lines):
-        _put(canvas, line, MARGIN, MARGIN + LINE * (i + 1) - 6)
+        put_text(canvas, line, MARGIN, MARGIN + LINE * (i + 1) - 6)
     boxes, x = {}, MARGIN
     for column, width in zip(columns, widths):
-        _put(canvas, column.caption, x, top - 6)
+        put_text(canvas, column.caption, x, top - 6)
         h, w = column.tile.shape[:2]
         canvas[top:top + h, x:x + w] = column.tile
         boxes[column.name] = Box(x, top, w, h)
@@ -151,7 +122,7 @@ def _render(columns, title_lines, legend):
             _draw_bar(canvas, column, bar_x, top, h)
             boxes[f'{column.name}_bar'] = Box(bar_x, top, BAR_WIDTH, h)
         x += width + COLUMN_GAP
-    _put(canvas, legend, MARGIN, top + tile_height + LINE - 4)
+    put_text(canvas, legend, MARGIN, top + tile_height + LINE - 4)
     return canvas, boxes
 
 
