@@ -36,15 +36,16 @@ test: install
 	$(PY) -m pytest -q -n $(WORKERS) $(TESTS)
 
 demo: install
-	$(PY) -m fasrgan_basicsr.demo
+	$(PY) -m fasrgan_basicsr.cli.demo
 
 # Not part of `make demo` (about 5 minutes more on a 2-core CPU): Real-ESRGAN's recipe with fine-grained attention
 # on the same photographs, a degraded input beside the SR and its score map (README, "Real-world SR").
 demo-realworld: install
-	$(PY) -m fasrgan_basicsr.demo_realworld
+	$(PY) -m fasrgan_basicsr.cli.demo_realworld
 
 lint: install
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf experiments/demo_* results/demo_* datasets/demo demo_output

@@ -24,13 +24,13 @@ import cv2
 from basicsr.data.paired_image_dataset import PairedImageDataset
 from torch.utils.data import DataLoader
 
-from fasrgan_basicsr.utils.demo_data import PHOTOS, load_photo
+from fasrgan_basicsr.demos.photos import PHOTOS, load_photo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import common  # noqa: E402
 
-from datasets_prep.prepare_div2k import prepare_div2k  # noqa: E402
+from fasrgan_basicsr.datasets_prep.prepare_div2k import prepare_div2k  # noqa: E402
 
 
 def build_dataset(root):

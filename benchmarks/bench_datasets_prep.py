@@ -27,11 +27,11 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from skimage import data  # noqa: E402
 
-import datasets_prep.basicsr_bridge  # noqa: E402,F401  (import BasicSR before timing anything)
-from datasets_prep.create_lmdb import write_lmdb  # noqa: E402
-from datasets_prep.extract_subimages import extract_into  # noqa: E402
-from datasets_prep.generate_bicubic_lr import generate_into  # noqa: E402
-from datasets_prep.images import list_images, scan_images  # noqa: E402
+import fasrgan_basicsr  # noqa: E402,F401  (import BasicSR before timing anything)
+from fasrgan_basicsr.datasets_prep.create_lmdb import write_lmdb  # noqa: E402
+from fasrgan_basicsr.datasets_prep.extract_subimages import extract_into  # noqa: E402
+from fasrgan_basicsr.datasets_prep.generate_bicubic_lr import generate_into  # noqa: E402
+from fasrgan_basicsr.datasets_prep.images import list_images, scan_images  # noqa: E402
 
 DIV2K_SIZE = (1356, 2040)  # height, width of most DIV2K training images
 PHOTOS = (data.astronaut, data.coffee, data.chelsea, data.rocket, data.retina, data.hubble_deep_field,

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from basicsr.archs import build_network
 
-from fasrgan_basicsr.evaluation.generators import upscale
+from fasrgan_basicsr.generators.tiling import upscale
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402

@@ -49,7 +49,7 @@ from basicsr.models import build_model
 from torchvision.models import vgg19
 
 from fasrgan_basicsr.losses.adversarial import generator_adversarial_loss
-from fasrgan_basicsr.utils.options import read_option_file
+from fasrgan_basicsr.utils.option_file import read_option_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402

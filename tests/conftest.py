@@ -12,7 +12,7 @@ import torch
 import yaml
 
 import fasrgan_basicsr  # noqa: F401  (compat layer + registration before any basicsr import)
-from fasrgan_basicsr.utils.demo_data import write_paired_folders
+from fasrgan_basicsr.demos.photos import write_paired_folders
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / 'shared'

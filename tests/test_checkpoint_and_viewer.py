@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 from basicsr.archs import build_network
-from conftest import REPO, TINY_D, TINY_G
+from conftest import TINY_D, TINY_G
 
 from fasrgan_basicsr.utils.checkpoint import CheckpointError, load_network, load_state_dict
 
@@ -63,7 +63,7 @@ def test_score_map_viewer_runs_as_a_command(tiny_data, tmp_path):
     lr_dir.mkdir()
     lr = cv2.imread(os.path.join(tiny_data['val_lq'], 'chelseax4.png'))
     cv2.imwrite(str(lr_dir / 'chelseax4.png'), lr)
-    proc = subprocess.run([sys.executable, str(REPO / 'fasrgan_basicsr' / 'visualize_score_map.py'), '-opt',
+    proc = subprocess.run([sys.executable, '-m', 'fasrgan_basicsr.cli.visualize_score_map', '-opt',
                            str(tmp_path / 'opt.yml'), '--net_g', str(tmp_path / 'g.pth'), '--net_d',
                            str(tmp_path / 'd.pth'), '-i', str(lr_dir), '-o', str(out), '--hr', tiny_data['val_gt'],
                            '--normalize', '--device', 'cpu'], capture_output=True, text=True)

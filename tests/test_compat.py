@@ -1,4 +1,5 @@
 """The compatibility layer: basicsr imports on current torchvision, and resume works without CUDA."""
+import inspect
 import sys
 
 import pytest
@@ -6,6 +7,7 @@ import torch
 
 import fasrgan_basicsr  # noqa: F401
 from fasrgan_basicsr import compat
+from fasrgan_basicsr.utils import distributed
 from fasrgan_basicsr.utils.checkpoint import CheckpointError
 
 
@@ -25,7 +27,8 @@ def test_apply_is_idempotent_and_replaces_resume_loader():
     import basicsr.train
     compat.apply()
     compat.apply()
-    assert basicsr.train.load_resume_state is compat.load_resume_state
+    # (training's resilience hooks, once installed in this process, wrap it: functools.wraps keeps the way back)
+    assert inspect.unwrap(basicsr.train.load_resume_state) is compat.load_resume_state
 
 
 def _opt(tmp_path, auto_resume, resume_state=None):
@@ -88,6 +91,6 @@ def test_an_explicit_unreadable_resume_state_is_an_error(tmp_path):
 
 def test_ddp_device_ids_name_the_current_cuda_device_and_none_on_the_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'current_device', lambda: 5)
-    assert compat.ddp_device_ids(torch.device('cuda')) == [5]
-    assert compat.ddp_device_ids(torch.device('cuda', 5)) == [5]
-    assert compat.ddp_device_ids(torch.device('cpu')) is None
+    assert distributed.ddp_device_ids(torch.device('cuda')) == [5]
+    assert distributed.ddp_device_ids(torch.device('cuda', 5)) == [5]
+    assert distributed.ddp_device_ids(torch.device('cpu')) is None

@@ -183,7 +183,7 @@ import torch.nn.functional as F
 import fasrgan_basicsr
 import basicsr.train as pipeline
 import torch.distributed as dist
-from fasrgan_basicsr.utils.resilience import SESSION
+from fasrgan_basicsr.pipeline.resilience import SESSION
 
 torch.use_deterministic_algorithms(True)
 _build_model = pipeline.build_model
@@ -311,7 +311,7 @@ def test_inference_in_half_precision_and_tiles_equals_fp32(tmp_path, device):
     cv2.imwrite(str(tmp_path / 'in' / 'astronaut.png'), lr)
     outputs = {}
     for name, flags in (('fp32', ['--fp32']), ('half_tiled', [half, '--tile', '16', '--tile_pad', '19'])):
-        proc = subprocess.run([sys.executable, str(REPO / 'fasrgan_basicsr' / 'inference.py'), '-i',
+        proc = subprocess.run([sys.executable, '-m', 'fasrgan_basicsr.cli.inference', '-i',
                                str(tmp_path / 'in'), '-o', str(tmp_path / name), '--model_path',
                                str(tmp_path / 'net_g.pth'), '--device', device, '--suffix', 'x4', '--ext', 'png',
                                *flags], capture_output=True, text=True, timeout=300)

@@ -6,6 +6,7 @@ a side of 100 gives starts 0, 24, 48 and the flush 52 (4 crops); 96 gives 0, 24,
 """
 import contextlib
 import hashlib
+import importlib
 import io
 import os
 import resource
@@ -34,7 +35,10 @@ import fasrgan_basicsr  # noqa: E402,F401  (makes basicsr importable on current 
 from basicsr.data.paired_image_dataset import PairedImageDataset  # noqa: E402
 from basicsr.utils.matlab_functions import imresize  # noqa: E402
 
-from datasets_prep import (  # noqa: E402
+from fasrgan_basicsr.cli import prepare_benchmarks as cli_prepare_benchmarks  # noqa: E402
+from fasrgan_basicsr.cli import prepare_div2k as cli_prepare_div2k  # noqa: E402
+from fasrgan_basicsr.cli import prepare_realsr as cli_prepare_realsr  # noqa: E402
+from fasrgan_basicsr.datasets_prep import (  # noqa: E402
     create_lmdb,
     extract_subimages,
     generate_bicubic_lr,
@@ -42,7 +46,8 @@ from datasets_prep import (  # noqa: E402
     prepare_div2k,
     prepare_realsr,
 )
-from datasets_prep.common import PrepError, parallel_map, run_cli  # noqa: E402
+from fasrgan_basicsr.datasets_prep.common import INTERRUPTED, PrepError, parallel_map  # noqa: E402
+from fasrgan_basicsr.utils.cli import run_cli  # noqa: E402
 
 CROP, STEP = 48, 24
 #: name -> (photo, rows, cols, sub-images at 48/24)
@@ -72,10 +77,12 @@ def write_photos(folder, names=tuple(PHOTOS)):
 
 
 def run_main(module, *argv):
-    """Run a script's ``main`` through its CLI runner: ``(exit status, stdout, stderr)``."""
+    """Run the command of a preparation step (``fasrgan_basicsr.cli.<step>`` for the library module
+    ``fasrgan_basicsr.datasets_prep.<step>``) through its CLI runner: ``(exit status, stdout, stderr)``."""
+    command = importlib.import_module(f'fasrgan_basicsr.cli.{module.__name__.rsplit(".", 1)[1]}')
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = run_cli(module.main, [str(a) for a in argv])
+        code = run_cli(command.main, [str(a) for a in argv], interrupted=INTERRUPTED)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -254,15 +261,15 @@ def test_every_script_has_help_and_the_common_flags(script):
 
 
 def test_default_paths_are_the_agreed_ones():
-    args = prepare_div2k.build_parser().parse_args([])
+    args = cli_prepare_div2k.build_parser().parse_args([])
     assert (args.input, args.output, args.scales) == ('datasets/DIV2K/DIV2K_train_HR', 'datasets/DIV2K', [4])
     assert [str(p) for p in prepare_div2k.output_paths(args.output, [2, 3, 4], False).values()] == [
         'datasets/DIV2K/DIV2K_train_HR_sub.lmdb', 'datasets/DIV2K/DIV2K_train_LR_bicubic_X2_sub.lmdb',
         'datasets/DIV2K/DIV2K_train_LR_bicubic_X3_sub.lmdb', 'datasets/DIV2K/DIV2K_train_LR_bicubic_X4_sub.lmdb']
-    assert prepare_benchmarks.build_parser().parse_args(['--input', 'x']).output == 'datasets/benchmarks'
+    assert cli_prepare_benchmarks.build_parser().parse_args(['--input', 'x']).output == 'datasets/benchmarks'
     assert set(prepare_benchmarks.BENCHMARKS) == {'Set5', 'Set14', 'BSD100', 'Urban100', 'Manga109', 'DIV2K_val',
                                                   'PIRM_val', 'PIRM_test'}
-    realsr = prepare_realsr.build_parser().parse_args([])
+    realsr = cli_prepare_realsr.build_parser().parse_args([])
     assert (realsr.input, realsr.output, realsr.scale) == ('datasets/RealSR(V3)', 'datasets/RealSR_V3', 4)
 
 

@@ -14,7 +14,7 @@ import pytest
 from test_datasets_prep import digest, run_main
 from test_datasets_prep_pairing import write_images
 
-from datasets_prep import (
+from fasrgan_basicsr.datasets_prep import (
     create_lmdb,
     extract_subimages,
     generate_bicubic_lr,

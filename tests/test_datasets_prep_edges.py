@@ -6,11 +6,17 @@ import numpy as np
 import pytest
 from test_datasets_prep_pairing import write_images
 
-from datasets_prep import create_lmdb
-from datasets_prep.common import PrepError
-from datasets_prep.images import refuse_name_clashes, scan_images
-from datasets_prep.prepare_benchmarks import key_of_lr_file, match_shipped_lr, prepare_image
-from datasets_prep.prepare_realsr import find_pairs, pairs_large_enough, plan_pair, plan_split, write_pair
+from fasrgan_basicsr.datasets_prep import create_lmdb
+from fasrgan_basicsr.datasets_prep.common import PrepError
+from fasrgan_basicsr.datasets_prep.images import refuse_name_clashes, scan_images
+from fasrgan_basicsr.datasets_prep.prepare_benchmarks import key_of_lr_file, match_shipped_lr, prepare_image
+from fasrgan_basicsr.datasets_prep.prepare_realsr import (
+    find_pairs,
+    pairs_large_enough,
+    plan_pair,
+    plan_split,
+    write_pair,
+)
 
 
 # ---------------------------------------------------------------------------------------------- plan_pair

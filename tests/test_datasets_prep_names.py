@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from test_datasets_prep import matlab_bicubic, paired_dataset, run_main
 
-from datasets_prep import prepare_benchmarks
+from fasrgan_basicsr.datasets_prep import prepare_benchmarks
 
 SCALE = 4
 TOKENS = ['1', '10', '2', '007', 'a', 'A', 'ab', 'Ab', 'x4', '_x4', ' ', 'é', 'ü', '.', '_', '-']

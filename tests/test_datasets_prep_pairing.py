@@ -13,8 +13,14 @@ import numpy as np
 import pytest
 from test_datasets_prep import digest, lmdb_image, matlab_bicubic, paired_dataset, run_main
 
-from datasets_prep import create_lmdb, extract_subimages, generate_bicubic_lr, prepare_benchmarks, prepare_realsr
-from datasets_prep.common import PrepError
+from fasrgan_basicsr.datasets_prep import (
+    create_lmdb,
+    extract_subimages,
+    generate_bicubic_lr,
+    prepare_benchmarks,
+    prepare_realsr,
+)
+from fasrgan_basicsr.datasets_prep.common import PrepError
 
 
 def noise(name, height=16, width=16):

@@ -23,8 +23,9 @@ import fasrgan_basicsr  # noqa: F401  (makes basicsr importable on current torch
 # isort: split
 from basicsr.data import build_dataset
 
-from datasets_prep import prepare_realesrgan
-from datasets_prep.common import PrepError
+from fasrgan_basicsr.cli import prepare_realesrgan as cli_prepare_realesrgan  # noqa: E402
+from fasrgan_basicsr.datasets_prep import prepare_realesrgan
+from fasrgan_basicsr.datasets_prep.common import PrepError
 
 #: The degradation settings of Real-ESRGAN's options/train_realesrgan_x4plus.yml (datasets.train), flips off so that
 #: the GT the dataset returns is the sub-image itself.
@@ -301,7 +302,7 @@ def test_names_the_meta_info_formats_cannot_hold_are_refused(tmp_path, names, ex
 
 # ----------------------------------------------------------------------------------------------- defaults, --help
 def test_defaults_are_the_paths_the_option_files_read():
-    args = prepare_realesrgan.build_parser().parse_args([])
+    args = cli_prepare_realesrgan.build_parser().parse_args([])
     assert (args.input, args.output, args.crop_size, args.step, args.thresh_size) == (
         'datasets/DIV2K/DIV2K_train_HR', 'datasets/DIV2K_realesrgan', 400, 200, 0)
     name = prepare_realesrgan.default_name(args.input, multiscale=True)

@@ -20,19 +20,21 @@ import torch
 from test_datasets_prep import partials, run_main
 from test_datasets_prep_pairing import write_images
 
-from datasets_prep import prepare_benchmarks, prepare_div2k, prepare_realsr
-from datasets_prep.common import run_cli
+from fasrgan_basicsr.datasets_prep import prepare_benchmarks, prepare_div2k, prepare_realsr
+from fasrgan_basicsr.datasets_prep.common import INTERRUPTED
+from fasrgan_basicsr.utils.cli import run_cli
 
 
 def kill_at_call(module, function, call, argv, patch_module=None):
-    """Run ``datasets_prep.<module>.main(argv)`` in a forked child that SIGKILLs itself at the ``call``-th call of
-    ``datasets_prep.<patch_module or module>.<function>``; returns the child's status (``-9`` when killed).
+    """Run the command ``fasrgan_basicsr.cli.<module>`` on ``argv`` in a forked child that SIGKILLs itself at the
+    ``call``-th call of ``fasrgan_basicsr.datasets_prep.<patch_module or module>.<function>``; returns the child's
+    status (``-9`` when killed).
 
     Forking (rather than a fresh interpreter) skips importing torch and BasicSR again; the child still dies by a real
     SIGKILL, so no ``finally``, ``__exit__`` or atexit handler of the script runs.
     """
-    patched = importlib.import_module(f'datasets_prep.{patch_module or module}')
-    script = importlib.import_module(f'datasets_prep.{module}')
+    patched = importlib.import_module(f'fasrgan_basicsr.datasets_prep.{patch_module or module}')
+    script = importlib.import_module(f'fasrgan_basicsr.cli.{module}')
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         try:
@@ -50,7 +52,7 @@ def kill_at_call(module, function, call, argv, patch_module=None):
 
             setattr(patched, function, killed)
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                status = run_cli(script.main, [str(a) for a in argv])
+                status = run_cli(script.main, [str(a) for a in argv], interrupted=INTERRUPTED)
         finally:
             os._exit(100)  # reached only when the kill never came
         os._exit(status)  # pragma: no cover

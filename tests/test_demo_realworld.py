@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import yaml
 
-from fasrgan_basicsr import demo_realworld as demo
-from fasrgan_basicsr.evaluation.score_map_panel import COLUMN_GAP, MARGIN
+from fasrgan_basicsr.cli import demo_realworld as demo_cli
+from fasrgan_basicsr.demos import realworld as demo
+from fasrgan_basicsr.demos.photos import load_photo
 from fasrgan_basicsr.utils.cli import run_cli
-from fasrgan_basicsr.utils.demo_data import load_photo
+from fasrgan_basicsr.visualization.score_map_panel import COLUMN_GAP, MARGIN
 
 REPO = Path(__file__).resolve().parents[1]
 #: the sub-images prepare_realesrgan.py cuts (400×400 every 200 pixels, plus one flush with each far edge) from
@@ -84,14 +85,14 @@ def test_side_by_side_puts_the_input_enlarged_left_of_the_panel():
 
 @pytest.mark.parametrize('value', ['0', '-3', '1.5', 'many', ''])
 def test_a_bad_iteration_count_is_one_line_and_nothing_is_written(tmp_path, capsys, value):
-    assert run_cli(demo.main, ['--root', str(tmp_path / 'root'), '--iterations', value]) == 2
+    assert run_cli(demo_cli.main, ['--root', str(tmp_path / 'root'), '--iterations', value]) == 2
     err = capsys.readouterr().err
     assert err == f'error: --iterations {value}: expected a positive number.\n'
     assert not any(tmp_path.iterdir())
 
 
 def test_an_unknown_option_is_one_line_and_nothing_is_written(tmp_path, capsys):
-    assert run_cli(demo.main, ['--root', str(tmp_path), '--steps', '2']) == 2
+    assert run_cli(demo_cli.main, ['--root', str(tmp_path), '--steps', '2']) == 2
     assert capsys.readouterr().err == 'error: unrecognized arguments: --steps 2 (see --help)\n'
     assert not any(tmp_path.iterdir())
 

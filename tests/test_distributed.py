@@ -10,7 +10,7 @@ import torch
 import yaml
 from conftest import REPO, tiny_options
 
-from fasrgan_basicsr.utils.demo_data import write_paired_folders
+from fasrgan_basicsr.demos.photos import write_paired_folders
 
 TORCHRUN = Path(sys.executable).with_name('torchrun')
 FS_G = {'type': 'FsRRDBNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_shared_block': 1, 'num_block': 1,
@@ -26,7 +26,7 @@ MODELS = {
 DUMP = f'''import runpy, sys, torch, torch.distributed as dist
 import fasrgan_basicsr
 runpy.run_path({str(REPO / 'fasrgan_basicsr' / 'train.py')!r}, run_name='__main__')
-from fasrgan_basicsr.utils.resilience import SESSION
+from fasrgan_basicsr.pipeline.resilience import SESSION
 m = SESSION.model
 rank = dist.get_rank() if dist.is_initialized() else 0
 torch.save({{'g': dict(m.get_bare_model(m.net_g).named_parameters()), 'd': dict(m.net_d.named_parameters())}},

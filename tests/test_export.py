@@ -18,15 +18,16 @@ import torch
 from basicsr.archs import build_network
 from basicsr.archs.rrdbnet_arch import RRDBNet
 from basicsr.archs.srresnet_arch import MSRResNet
-from conftest import REPO, TINY_D
+from conftest import TINY_D
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from fasrgan_basicsr import export, spandrel_support
 from fasrgan_basicsr.archs.fs_rrdbnet_arch import FsRRDBNet
 from fasrgan_basicsr.archs.fs_split import to_split_state_dict
+from fasrgan_basicsr.cli import export
+from fasrgan_basicsr.demos.photos import load_photo
+from fasrgan_basicsr.interop import spandrel as spandrel_support
 from fasrgan_basicsr.utils.cli import run_cli
-from fasrgan_basicsr.utils.demo_data import load_photo
 
 OPTIONS = {'type': 'RRDBNet', 'num_in_ch': 3, 'num_out_ch': 3, 'scale': 4, 'num_feat': 8, 'num_block': 1,
            'num_grow_ch': 32}
@@ -205,8 +206,8 @@ class RunsCode:
 def test_a_code_running_pickle_is_refused_by_the_real_script(tmp_path):
     marker = tmp_path / 'ran'
     torch.save({'params': RunsCode(marker)}, tmp_path / 'evil.pth')
-    script = str(REPO / 'fasrgan_basicsr' / 'export.py')
-    proc = subprocess.run([sys.executable, script, '-i', str(tmp_path / 'evil.pth'), '-o', str(tmp_path / 'out')],
+    proc = subprocess.run([sys.executable, '-m', 'fasrgan_basicsr.cli.export', '-i', str(tmp_path / 'evil.pth'),
+                           '-o', str(tmp_path / 'out')],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stderr.count('\n') == 1, proc.stderr
     assert proc.stderr.startswith(f'error: {tmp_path / "evil.pth"}: refused') and 'arbitrary code' in proc.stderr

@@ -4,7 +4,8 @@ import pytest
 import torch
 from conftest import NO_DATA, build_training_model, tiny_batch, tiny_options
 
-from fasrgan_basicsr.utils import resilience
+from fasrgan_basicsr.pipeline import resilience
+from fasrgan_basicsr.utils import distributed
 from fasrgan_basicsr.utils.checkpoint import torch_load
 
 FS_G = {'type': 'FsRRDBNet', 'num_feat': 8, 'num_grow_ch': 4, 'num_shared_block': 1, 'num_block': 1}
@@ -92,8 +93,8 @@ def test_the_divergence_reported_is_the_earliest_iteration_then_the_first_term_c
 
 def test_a_divergence_found_on_another_rank_stops_this_one_too(tmp_path, monkeypatch):
     model, root = trained(tmp_path, 'other_rank')
-    monkeypatch.setattr(resilience.SESSION, 'iter', 12)
-    monkeypatch.setattr(resilience.SESSION, 'agreed', lambda flag, op='max': 1)  # another rank saw a non-finite loss
+    monkeypatch.setattr(model, 'current_iter', 12)
+    monkeypatch.setattr(distributed, 'agreed', lambda flag, op='max': 1)  # another rank saw a non-finite loss
     assert all(v.item() < 0 for v in model._first_nonfinite.values())  # none here
     with pytest.raises(resilience.DivergenceError) as caught:
         model.check_finite()

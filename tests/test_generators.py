@@ -6,16 +6,15 @@ import torch
 from basicsr.archs import build_network
 from torch import nn
 
-from fasrgan_basicsr.evaluation import generators
-from fasrgan_basicsr.evaluation.generators import (
+from fasrgan_basicsr.generators import loading as generators
+from fasrgan_basicsr.generators.loading import (
     NotAGeneratorError,
-    Timer,
     generator_options,
     load_generator,
     network_scale,
     recognise_arch,
-    upscale,
 )
+from fasrgan_basicsr.generators.tiling import Timer, upscale
 
 
 def zeros(*shape):

@@ -21,10 +21,10 @@ import yaml
 from basicsr.archs.rrdbnet_arch import RRDBNet
 from conftest import REPO, TINY_G, run_entry, srmodel_test_options, tiny_options
 
-from fasrgan_basicsr.utils import entry
+from fasrgan_basicsr.pipeline import runner
+from fasrgan_basicsr.pipeline.options_check import OptionsError, check_structure
 from fasrgan_basicsr.utils.checkpoint import atomic_torch_save, weights_only_loading
-from fasrgan_basicsr.utils.options import OptionFileError, read_option_file
-from fasrgan_basicsr.utils.options_check import OptionsError, check_structure
+from fasrgan_basicsr.utils.option_file import OptionFileError, read_option_file
 
 TRAIN = REPO / 'fasrgan_basicsr' / 'train.py'
 
@@ -419,7 +419,7 @@ def test_a_read_only_experiment_folder_is_one_line(monkeypatch, capsys):
             raise PermissionError(errno.EROFS, 'Read-only file system', '/data/experiments/x/models/net_g_2.pth')
 
     with pytest.raises(SystemExit) as info:
-        entry.run(Pipeline, 'train_pipeline')
+        runner.run(Pipeline, 'train_pipeline')
     assert info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ['error: /data/experiments/x/models/net_g_2.pth: no permission to write (Read-only file system); '
@@ -467,7 +467,7 @@ def test_report_goes_into_the_log_once_it_exists(tmp_path, capsys):
     handler = logging.FileHandler(tmp_path / 'train_x.log')
     logger.addHandler(handler)
     try:
-        entry.report('error: something named', logging.ERROR)
+        runner.report('error: something named', logging.ERROR)
     finally:
         logger.removeHandler(handler)
         handler.close()
@@ -508,7 +508,7 @@ def test_a_validation_pair_whose_gt_is_smaller_than_scale_times_lq_names_both_fi
     import cv2
     from basicsr.data import build_dataset
 
-    from fasrgan_basicsr.utils.dataset_check import CheckedDataset, DatasetError
+    from fasrgan_basicsr.pipeline.dataset_check import CheckedDataset, DatasetError
     gt_dir = Path(shutil.copytree(tiny_data['val_gt'], tmp_path / 'gt'))
     gt = sorted(gt_dir.iterdir())[0]
     cv2.imwrite(str(gt), cv2.imread(str(gt))[:-4])

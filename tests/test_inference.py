@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 import torch
 from basicsr.archs import build_network
-from conftest import REPO, TINY_D, TINY_G, run_entry, srmodel_test_options, tiny_options
+from conftest import TINY_D, TINY_G, run_entry, srmodel_test_options, tiny_options
 
-from fasrgan_basicsr import inference
-from fasrgan_basicsr.evaluation.generators import (
+from fasrgan_basicsr.cli import inference
+from fasrgan_basicsr.evaluation.results import read_training_curves
+from fasrgan_basicsr.generators.loading import (
     NotAGeneratorError,
     generator_options,
     load_generator,
     recognise_arch,
-    upscale,
 )
-from fasrgan_basicsr.evaluation.results import read_training_curves
+from fasrgan_basicsr.generators.tiling import upscale
 from fasrgan_basicsr.utils.cli import run_cli
 
 # receptive radius of TINY_G in LR pixels: conv_first 1 + one RRDB (3 RDBs × 5 convs) 15 + conv_body 1 = 17, plus
@@ -129,7 +129,7 @@ def test_generator_trained_by_train_py_round_trips_through_inference_and_test_py
 
     lr = cv2.imread(f"{tiny_data['val_lq']}/chelseax4.png")
     write_inputs(tmp_path / 'in', lr)
-    proc = subprocess.run([sys.executable, str(REPO / 'fasrgan_basicsr' / 'inference.py'), '-i', str(tmp_path / 'in'),
+    proc = subprocess.run([sys.executable, '-m', 'fasrgan_basicsr.cli.inference', '-i', str(tmp_path / 'in'),
                            '-o', str(tmp_path / 'out'), '--model_path', str(checkpoint), '--tile', '7',
                            '--tile_pad', str(TINY_G_RADIUS), '--device', 'cpu'], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -13,7 +13,8 @@ from basicsr.utils.matlab_functions import imresize
 from conftest import TINY_G
 from skimage import data
 
-from fasrgan_basicsr import inference
+from fasrgan_basicsr.cli import inference
+from fasrgan_basicsr.generators import devices, loading, upscaler
 from fasrgan_basicsr.utils.cli import UserError, run_cli
 
 # receptive radius of TINY_G in LR pixels (see test_inference.py)
@@ -73,9 +74,9 @@ def test_output_size_is_the_floor_of_size_times_outscale_computed_exactly():
         scale = inference.parse_outscale(f'{k / 100:.2f}')
         assert scale == Fraction(k, 100)
         for n in range(1, 121):
-            assert inference.output_size(n, 2 * n, scale) == (max(1, n * k // 100), max(1, 2 * n * k // 100))
+            assert upscaler.output_size(n, 2 * n, scale) == (max(1, n * k // 100), max(1, 2 * n * k // 100))
     # float arithmetic (Real-ESRGAN's int(w * outscale)) loses a pixel here; the exact rule does not
-    assert int(100 * 0.29) == 28 and inference.output_size(100, 100, inference.parse_outscale('0.29')) == (29, 29)
+    assert int(100 * 0.29) == 28 and upscaler.output_size(100, 100, inference.parse_outscale('0.29')) == (29, 29)
     for bad in ('0', '-2', 'x3', '1/0'):
         with pytest.raises(Exception, match='expected a number > 0'):
             inference.parse_outscale(bad)
@@ -84,8 +85,8 @@ def test_output_size_is_the_floor_of_size_times_outscale_computed_exactly():
 def test_outscale_resizes_the_network_output_to_the_exact_size(g4, tmp_path, capsys):
     lr = photo(13, 10)  # H 13, W 10
     cv2.imwrite(str(tmp_path / 'photo.png'), lr)
-    net, opt = inference.load_generator(str(g4))
-    native = inference.Upscaler(net, opt, 'cpu')(lr.astype(np.float32) / 255)  # the network's ×4 output, float
+    net, opt = loading.load_generator(str(g4))
+    native = upscaler.Upscaler(net, opt, 'cpu')(lr.astype(np.float32) / 255)  # the network's ×4 output, float
     assert native.shape == (52, 40, 3) and native.std() > 0.08  # a varied image, not a flat one
 
     def resized(size_hw, interpolation):
@@ -189,10 +190,10 @@ def test_pre_pad_changes_only_the_bottom_and_right_border_band(g4, tmp_path):
     whose LR position is farther than the receptive radius from the bottom and right edges never sees them,
     so it must equal the output without pre-padding (to float rounding); within the band it may differ (and
     does: zeros became mirrored image there). A crop taken from the wrong side breaks the first equality."""
-    net, opt = inference.load_generator(str(g4))
+    net, opt = loading.load_generator(str(g4))
     lr = photo(40, 44).astype(np.float32) / 255
-    plain = inference.Upscaler(net, opt, 'cpu')(lr)
-    padded = inference.Upscaler(net, opt, 'cpu', pre_pad=10)(lr)
+    plain = upscaler.Upscaler(net, opt, 'cpu')(lr)
+    padded = upscaler.Upscaler(net, opt, 'cpu', pre_pad=10)(lr)
     assert padded.shape == plain.shape == (160, 176, 3)
     far = (slice(0, (40 - TINY_G_RADIUS) * 4), slice(0, (44 - TINY_G_RADIUS) * 4))
     assert np.abs(padded - plain)[far].max() < 1e-5
@@ -251,10 +252,10 @@ def test_bf16_through_the_cli_is_close_to_float32(g4, tmp_path, capsys):
 
 def test_precision_defaults_follow_real_esrgan():
     cuda, cpu = torch.device('cuda', 0), torch.device('cpu')  # no CUDA call is made for these
-    assert inference.amp_dtype_for(cuda) is torch.float16  # half precision by default on CUDA
-    assert inference.amp_dtype_for(cuda, fp32=True) is None
-    assert inference.amp_dtype_for(cuda, fp16=True) is torch.float16
-    assert inference.amp_dtype_for(cpu) is None and inference.amp_dtype_for(cpu, fp32=True) is None
-    assert inference.amp_dtype_for(cpu, bf16=True) is torch.bfloat16
+    assert devices.amp_dtype_for(cuda) is torch.float16  # half precision by default on CUDA
+    assert devices.amp_dtype_for(cuda, fp32=True) is None
+    assert devices.amp_dtype_for(cuda, fp16=True) is torch.float16
+    assert devices.amp_dtype_for(cpu) is None and devices.amp_dtype_for(cpu, fp32=True) is None
+    assert devices.amp_dtype_for(cpu, bf16=True) is torch.bfloat16
     with pytest.raises(UserError, match='--fp16 needs a CUDA device'):
-        inference.amp_dtype_for(cpu, fp16=True)
+        devices.amp_dtype_for(cpu, fp16=True)

@@ -13,8 +13,7 @@ import torch
 from basicsr.metrics import calculate_metric, calculate_niqe
 from conftest import SHARED, write_stand_in_weights
 
-from fasrgan_basicsr.evaluation import unavailable
-from fasrgan_basicsr.metrics import lpips_metric, pi_metric
+from fasrgan_basicsr.metrics import lpips_metric, pi_metric, unavailable
 
 BABOON = SHARED / 'benchmarks' / 'niqe' / 'baboon.png'
 

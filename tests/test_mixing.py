@@ -141,7 +141,7 @@ def test_an_import_that_fails_is_one_line(tiny_data, tmp_path):
 
 
 def test_save_score_map_needs_a_model_with_a_score_map(tiny_data):
-    from fasrgan_basicsr.utils.options_check import OptionsError, check_options
+    from fasrgan_basicsr.pipeline.options_check import OptionsError, check_options
     opt = tiny_options(tiny_data, model_type='SRModel', network_d=None, gan_opt=None, map_gan_opt=None,
                        attention_opt=None, optim_d=None, net_d_iters=None, net_d_init_iters=None)
     del opt['network_d']

@@ -10,7 +10,7 @@ from basicsr.archs import build_network
 from basicsr.utils.matlab_functions import imresize
 from conftest import TINY_G
 
-from fasrgan_basicsr import object_recognition
+from fasrgan_basicsr.cli import object_recognition
 from fasrgan_basicsr.evaluation import imagenet
 
 PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket')

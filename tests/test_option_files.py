@@ -7,7 +7,7 @@ import yaml
 from basicsr.archs import build_network
 from basicsr.utils.options import ordered_yaml
 
-from fasrgan_basicsr.utils.options_check import OptionsError, check_options
+from fasrgan_basicsr.pipeline.options_check import OptionsError, check_options
 
 OPTIONS = Path(__file__).resolve().parents[1] / 'options'
 FILES = sorted(OPTIONS.rglob('*.yml'))

@@ -4,7 +4,7 @@ from urllib.error import URLError
 import torch
 from conftest import tiny_options
 
-from fasrgan_basicsr.utils.options_check import OptionsError, check_options, vgg_weights_problem
+from fasrgan_basicsr.pipeline.options_check import OptionsError, check_options, vgg_weights_problem
 
 
 def problems(opt):
@@ -124,7 +124,7 @@ def test_pretrained_weights_are_checked_before_training(tiny_data, tmp_path):
 def test_a_validation_metric_whose_package_is_missing_gets_one_line_before_training(tiny_data, capsys, monkeypatch):
     import importlib.util
 
-    from fasrgan_basicsr import compat
+    from fasrgan_basicsr.utils import early_warnings
     opt = tiny_options(tiny_data)
     opt['val']['metrics']['pi'] = {'type': 'calculate_pi', 'crop_border': 4, 'better': 'lower'}
     find_spec = importlib.util.find_spec
@@ -132,12 +132,12 @@ def test_a_validation_metric_whose_package_is_missing_gets_one_line_before_train
         monkeypatch.setattr(importlib.util, 'find_spec',
                             lambda name, *a: (find_spec('math') if installed else None) if name == 'pyiqa' else
                             find_spec(name, *a))
-        monkeypatch.setattr(compat, 'PENDING_LOG', [])
+        monkeypatch.setattr(early_warnings, 'PENDING_LOG', [])
         assert problems(opt) == []
         expected = [] if installed else [
             'val:metrics:pi: calculate_pi needs pyiqa, which is not installed (pip install -e .[pi]); it is logged as '
             'nan and the other metrics are computed.']
-        assert compat.PENDING_LOG == expected  # written into the run's log once it exists
+        assert early_warnings.PENDING_LOG == expected  # written into the run's log once it exists
         assert capsys.readouterr().err.splitlines() == [f'WARNING: {m}' for m in expected]
 
 

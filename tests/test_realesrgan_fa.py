@@ -174,7 +174,7 @@ def test_gradients_reach_exactly_the_networks_they_should_and_the_real_batch_is_
 def test_the_shipped_option_files_build_and_pass_the_check_but_for_data_and_runs():
     from basicsr.archs import build_network
 
-    from fasrgan_basicsr.utils.options_check import OptionsError, check_options
+    from fasrgan_basicsr.pipeline.options_check import OptionsError, check_options
     for path in sorted((REPO / 'options' / 'realworld').glob('train_*.yml')):
         opt = yaml.safe_load(path.read_text())
         with pytest.raises(OptionsError) as err:
@@ -246,7 +246,7 @@ def test_basicsr_realesrgan_baseline_builds_and_steps_on_cpu(tmp_path):
 
 
 def test_the_option_check_knows_real_esrgan_crops_to_the_top_level_gt_size_and_pool_batches(tiny_data):
-    from fasrgan_basicsr.utils.options_check import OptionsError, check_options
+    from fasrgan_basicsr.pipeline.options_check import OptionsError, check_options
     opt = realesrgan_options(tiny_data, name='c')
     check_options(opt)  # gt_size 32 at the top level = network_d input_size; pool 4 = 2 batches of 2
     opt.update(gt_size=64, queue_size=5)

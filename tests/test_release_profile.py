@@ -18,7 +18,7 @@ import fasrgan_basicsr  # noqa: F401
 from fasrgan_basicsr.archs.fs_rrdbnet_arch import FsRRDBNet
 from fasrgan_basicsr.archs.shared_extractor_arch import SharedFeatureExtractor
 from fasrgan_basicsr.archs.weight_init import kaiming_init_
-from fasrgan_basicsr.evaluation.generators import generator_options, load_generator
+from fasrgan_basicsr.generators.loading import generator_options, load_generator
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / 'options' / 'authors_release'
@@ -119,7 +119,7 @@ def test_stacked_generator_is_not_passed_off_as_an_rrdbnet(tmp_path):
     torch.save({'params': net.state_dict()}, path)
     with pytest.raises(spandrel.UnsupportedModelError):
         spandrel.ModelLoader().load_from_file(str(path))
-    export = [sys.executable, str(REPO / 'fasrgan_basicsr' / 'export.py'), '-i', str(path), '-o', str(tmp_path / 'o')]
+    export = [sys.executable, '-m', 'fasrgan_basicsr.cli.export', '-i', str(path), '-o', str(tmp_path / 'o')]
     refused = subprocess.run(export + ['--format', 'pth'], capture_output=True, text=True)
     assert refused.returncode == 2 and not (tmp_path / 'o').exists()
     assert refused.stderr.strip().splitlines() == [

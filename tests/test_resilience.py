@@ -194,7 +194,7 @@ FASRGANModel.feed_data = feed_data
 PAUSE_AT_ITERATION_3 = '''
 import os, pathlib, time
 from fasrgan_basicsr.models.fasrgan_model import FASRGANModel
-from fasrgan_basicsr.utils import resilience
+from fasrgan_basicsr.pipeline import resilience
 real_step = FASRGANModel.optimize_parameters
 def step(self, current_iter):
     real_step(self, current_iter)

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from fasrgan_basicsr.utils import resilience, rng_state
+from fasrgan_basicsr.pipeline import resilience
+from fasrgan_basicsr.utils import distributed, rng_state
+from fasrgan_basicsr.utils.divergence import divergence_message
 
 
 @pytest.fixture
@@ -59,20 +61,21 @@ def test_training_interrupted_says_what_was_saved_and_how_to_continue():
 
 
 def test_divergence_message_names_term_iteration_and_folder():
-    assert resilience.divergence_message('l_g_gan', 7, '/x/models') == (
+    assert divergence_message('l_g_gan', 7, '/x/models') == (
         'loss term l_g_gan became non-finite at iteration 7: training stopped before saving anything. '
         'The newest checkpoint in /x/models is the last good one.')
 
 
 def test_a_fresh_session_knows_nothing_yet():
     fresh = resilience._Session()
-    assert (fresh.model, fresh.epoch, fresh.iter, fresh.start_iter, fresh.stop_signal, fresh.pending_resume,
-            fresh.control_group) == (None, 0, 0, 0, None, None, None)
+    assert (fresh.model, fresh.epoch, fresh.iter, fresh.start_iter, fresh.stop_signal, fresh.pending_resume) == (
+        None, 0, 0, 0, None, None)
 
 
-def test_a_single_process_agrees_with_itself(session):
-    assert session.agreed(0) == 0 and session.agreed(1) == 1 and session.agreed(1, op='broadcast') == 1
-    assert session.control_group is None  # no process group made outside distributed runs
+def test_a_single_process_agrees_with_itself():
+    agreed = distributed.Agreement()
+    assert agreed(0) == 0 and agreed(1) == 1 and agreed(1, op='broadcast') == 1
+    assert agreed.group is None  # no process group made outside distributed runs
 
 
 class TwoRanks:
@@ -106,18 +109,18 @@ class TwoRanks:
 
 
 @pytest.mark.parametrize('own, other', [(0, 0), (0, 1), (1, 0), (1, 1)])
-def test_ranks_stop_when_any_of_them_asks(session, monkeypatch, own, other):
-    fake = TwoRanks(rank=0, other=other)
-    monkeypatch.setattr(resilience, 'dist', fake)
-    assert session.agreed(own) == max(own, other)
-    assert session.agreed(own, op='max') == max(own, other)
-    assert len(fake.groups) == 1 and session.control_group is fake.groups[0]  # made once, then reused
+def test_ranks_stop_when_any_of_them_asks(monkeypatch, own, other):
+    fake, agreed = TwoRanks(rank=0, other=other), distributed.Agreement()
+    monkeypatch.setattr(distributed, 'dist', fake)
+    assert agreed(own) == max(own, other)
+    assert agreed(own, op='max') == max(own, other)
+    assert len(fake.groups) == 1 and agreed.group is fake.groups[0]  # made once, then reused
 
 
 @pytest.mark.parametrize('own, rank_0', [(0, 1), (1, 0)])
-def test_ranks_follow_rank_0_on_a_broadcast(session, monkeypatch, own, rank_0):
-    monkeypatch.setattr(resilience, 'dist', TwoRanks(rank=1, other=rank_0))
-    assert session.agreed(own, op='broadcast') == rank_0
+def test_ranks_follow_rank_0_on_a_broadcast(monkeypatch, own, rank_0):
+    monkeypatch.setattr(distributed, 'dist', TwoRanks(rank=1, other=rank_0))
+    assert distributed.Agreement()(own, op='broadcast') == rank_0
 
 
 # ------------------------------------------------------------------------------------------------ saving
@@ -276,7 +279,7 @@ def test_the_built_model_is_known_to_the_session(session):
 def test_the_log_gets_pending_messages_and_orphan_temporaries_are_removed(tmp_path, monkeypatch):
     from basicsr.utils import get_root_logger
 
-    from fasrgan_basicsr import compat
+    from fasrgan_basicsr.utils import early_warnings
 
     models, states = tmp_path / 'models', tmp_path / 'states'
     models.mkdir()
@@ -284,7 +287,7 @@ def test_the_log_gets_pending_messages_and_orphan_temporaries_are_removed(tmp_pa
     (models / '.net_g_4.pth.0a0b0c0d.tmp').write_bytes(b'half')
     (models / '.net_d_4.pth.0a0b0c0d.tmp').write_bytes(b'half')
     (models / 'net_g_2.pth').write_bytes(b'whole')
-    monkeypatch.setattr(compat, 'PENDING_LOG', ['a note from before the log existed'])
+    monkeypatch.setattr(early_warnings, 'PENDING_LOG', ['a note from before the log existed'])
     recorder = Recorder()
     get_root_logger().addHandler(recorder)
     opt = {'path': {'models': str(models), 'training_states': str(states)}}  # no rank: not distributed
@@ -297,7 +300,7 @@ def test_the_log_gets_pending_messages_and_orphan_temporaries_are_removed(tmp_pa
         ('WARNING', 'a note from before the log existed'),
         ('WARNING', f'Removed 2 temporary file(s) of interrupted saves from {models}: '
                     f'{temporaries[0]}, {temporaries[1]}.')]
-    assert compat.PENDING_LOG == [] and [p.name for p in models.iterdir()] == ['net_g_2.pth']
+    assert early_warnings.PENDING_LOG == [] and [p.name for p in models.iterdir()] == ['net_g_2.pth']
 
 
 def test_only_rank_0_removes_orphan_temporaries(tmp_path):
@@ -397,7 +400,7 @@ def test_a_stop_before_any_new_iteration_saves_nothing(session, has_model):
 
 
 def test_a_stop_agreed_on_another_rank_is_taken_as_sigterm(session, monkeypatch):
-    monkeypatch.setattr(session, 'agreed', lambda flag, op='max': 1)
+    monkeypatch.setattr(distributed, 'agreed', lambda flag, op='max': 1)
     with pytest.raises(resilience.TrainingInterrupted) as caught:
         resilience._stop_if_requested()
     assert caught.value.signum == signal.SIGTERM
@@ -421,13 +424,13 @@ def test_a_non_finite_logged_loss_stops_naming_the_first_such_term(session, orig
     assert resilience.reduce_loss_dict(model, log) == log
     with pytest.raises(resilience.DivergenceError) as caught:
         resilience.reduce_loss_dict(model, {'l_g_pix': 0.5, 'l_g_gan': float('inf'), 'l_d_real': float('nan')})
-    assert str(caught.value) == resilience.divergence_message('l_g_gan', 6, str(tmp_path))
+    assert str(caught.value) == divergence_message('l_g_gan', 6, str(tmp_path))
 
 
 def test_a_divergence_on_rank_0_stops_the_other_ranks_too(session, original, monkeypatch, tmp_path):
     original['reduce_loss_dict'] = lambda self, d: dict(d)
     ops = []
-    monkeypatch.setattr(session, 'agreed', lambda flag, op='max': ops.append((flag, op)) or 1)
+    monkeypatch.setattr(distributed, 'agreed', lambda flag, op='max': ops.append((flag, op)) or 1)
     with pytest.raises(resilience.DivergenceError, match='loss term \\(on rank 0\\) became non-finite'):
         resilience.reduce_loss_dict(SimpleNamespace(opt={'path': {'models': str(tmp_path)}}), {'l_g_pix': 0.5})
     assert ops == [(0, 'broadcast')]
@@ -439,7 +442,7 @@ def test_install_hooks_basicsr_once(monkeypatch, session, original, stop_handler
     from basicsr.data.prefetch_dataloader import CPUPrefetcher, CUDAPrefetcher
     from basicsr.models.base_model import BaseModel
 
-    from fasrgan_basicsr import compat
+    from fasrgan_basicsr.utils import early_warnings
 
     for name in ('save_network', 'save_training_state', 'validation', 'update_learning_rate', 'reduce_loss_dict',
                  'resume_training'):
@@ -455,7 +458,7 @@ def test_install_hooks_basicsr_once(monkeypatch, session, original, stop_handler
         monkeypatch.setattr(pipeline, name, fake)
     for prefetcher in (CPUPrefetcher, CUDAPrefetcher):
         monkeypatch.setattr(prefetcher, 'next', lambda self: calls.append(('next', self)) or 'batch')
-    monkeypatch.setattr(compat, 'PENDING_LOG', [])
+    monkeypatch.setattr(early_warnings, 'PENDING_LOG', [])
     before = {'validation': BaseModel.validation, 'update_learning_rate': BaseModel.update_learning_rate,
               'reduce_loss_dict': BaseModel.reduce_loss_dict, 'resume_training': BaseModel.resume_training}
 

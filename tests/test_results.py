@@ -11,7 +11,7 @@ from basicsr.archs import build_network
 from conftest import TINY_G, run_entry, srmodel_test_options
 from test_metrics import stand_in_alexnet  # noqa: F401  (fixture)
 
-from fasrgan_basicsr import collect_results
+from fasrgan_basicsr.cli import collect_results
 from fasrgan_basicsr.evaluation import results as res
 from fasrgan_basicsr.evaluation.plots import line_plot, nice_ticks, scatter_plot
 

@@ -11,9 +11,10 @@ import yaml
 from basicsr.archs import build_network
 from basicsr.utils import img2tensor
 
-from fasrgan_basicsr import visualize_score_map
-from fasrgan_basicsr.evaluation.score_map_panel import score_map_figures
+from fasrgan_basicsr.cli import visualize_score_map
+from fasrgan_basicsr.evaluation import score_map_viewer
 from fasrgan_basicsr.utils.cli import UserError
+from fasrgan_basicsr.visualization.score_map_panel import score_map_figures
 
 FS_G = {'type': 'FsRRDBNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_shared_block': 1, 'num_block': 1,
         'num_grow_ch': 4}
@@ -70,5 +71,5 @@ def test_a_feature_discriminator_needs_a_generator_with_an_extractor():
     net_g = build_network({'type': 'RRDBNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 1,
                            'num_grow_ch': 4})
     with pytest.raises(UserError, match='reads 8-channel features, but the generator RRDBNet has no shared extractor'):
-        visualize_score_map.discriminator_extractor(net_g, FEATURE_D, 'unused.pth')
-    assert visualize_score_map.discriminator_extractor(net_g, dict(FEATURE_D, num_in_ch=3), 'unused.pth') is None
+        score_map_viewer.discriminator_extractor(net_g, FEATURE_D, 'unused.pth')
+    assert score_map_viewer.discriminator_extractor(net_g, dict(FEATURE_D, num_in_ch=3), 'unused.pth') is None

@@ -14,10 +14,10 @@ from conftest import build_training_model, paired_dataset, run_entry, tiny_optio
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
-from fasrgan_basicsr import visualize_score_map as viewer
-from fasrgan_basicsr.evaluation.score_map_panel import score_map_figures
+from fasrgan_basicsr.cli import visualize_score_map as viewer
 from fasrgan_basicsr.utils.checkpoint import load_network
 from fasrgan_basicsr.utils.cli import run_cli
+from fasrgan_basicsr.visualization.score_map_panel import score_map_figures
 
 FS_G = {'type': 'FsRRDBNet', 'num_feat': 8, 'num_grow_ch': 4, 'num_shared_block': 1, 'num_block': 1}
 FAFS_D = {'type': 'UNetDiscriminatorFA', 'num_in_ch': 8, 'num_feat': 4, 'map_channels': 3, 'input_size': 32}

@@ -13,12 +13,13 @@ import torch
 import yaml
 from basicsr.archs import build_network
 from basicsr.utils import img2tensor, tensor2img
-from conftest import REPO, TINY_G
+from conftest import TINY_G
 
-from fasrgan_basicsr import visualize_score_map as viewer
-from fasrgan_basicsr.evaluation.score_map import score_map_probabilities
-from fasrgan_basicsr.evaluation.score_map_panel import ABSOLUTE_TICKS, DISPLAY_LONG_SIDE, score_map_figures
+from fasrgan_basicsr.cli import visualize_score_map as viewer
+from fasrgan_basicsr.evaluation import score_map_viewer
 from fasrgan_basicsr.utils.cli import run_cli
+from fasrgan_basicsr.visualization.score_map import score_map_probabilities
+from fasrgan_basicsr.visualization.score_map_panel import ABSOLUTE_TICKS, DISPLAY_LONG_SIDE, score_map_figures
 
 D_OPT = {'type': 'UNetDiscriminatorFA', 'num_in_ch': 3, 'num_feat': 4, 'map_channels': 3, 'input_size': 32}
 SIZES = {'catx4': (12, 16), 'oddx4': (11, 13)}  # LR sizes; 'odd' gives a 44×52 SR, padded to 48×56 for D
@@ -111,8 +112,9 @@ def test_viewer_writes_sr_absolute_and_normalised_maps_and_hr_sr_map_panels(pair
         assert factor >= 6  # small images are enlarged for display (64 → 384, 52 → 364 pixels)
 
         # the numbers the title is made from are the map's own min, max and mean, and the title prints them
-        _, _, figures = viewer.render_image(pair['net_g'], pair['net_d'], lr_img, f'run tiny_run | iter 400 | {name}',
-                                            hr_img=read(pair['hr'] / f'{name[:-2]}.png'), normalize=True)
+        _, _, figures = score_map_viewer.render_image(pair['net_g'], pair['net_d'], lr_img,
+                                                      f'run tiny_run | iter 400 | {name}',
+                                                      hr_img=read(pair['hr'] / f'{name[:-2]}.png'), normalize=True)
         rng = figures['panel'].map_range
         assert (rng.low, rng.high, rng.mean) == pytest.approx((values.min(), values.max(), values.mean()), abs=1e-6)
         assert figures['panel'].title_lines == (
@@ -207,7 +209,7 @@ def test_a_discriminator_without_score_map_is_refused_before_anything_runs(pair,
     fs_opt.write_text(yaml.safe_dump({'name': 'fs', 'network_g': TINY_G, 'network_d': {
         'type': 'VGGFeatureDiscriminator', 'num_in_ch': 8, 'num_feat': 4, 'input_size': 128}}))
     out = tmp_path / 'maps'
-    proc = subprocess.run([sys.executable, str(REPO / 'fasrgan_basicsr' / 'visualize_score_map.py'), '-opt',
+    proc = subprocess.run([sys.executable, '-m', 'fasrgan_basicsr.cli.visualize_score_map', '-opt',
                            str(fs_opt), '--net_g', 'missing_g.pth', '--net_d', 'missing_d.pth', '-i', str(pair['lr']),
                            '-o', str(out)], capture_output=True, text=True, cwd=tmp_path)
     assert_refused((proc.returncode, proc.stderr.strip().splitlines()),

@@ -17,15 +17,16 @@ from conftest import REPO, SHARED, run_entry, write_stand_in_weights
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fasrgan_basicsr import collect_results, score_outputs
+from fasrgan_basicsr.cli import collect_results, score_outputs
 from fasrgan_basicsr.evaluation import results as res
-from fasrgan_basicsr.evaluation import unavailable
-from fasrgan_basicsr.metrics import lpips_metric, pi_metric
+from fasrgan_basicsr.evaluation import scoring
+from fasrgan_basicsr.metrics import lpips_metric, pi_metric, unavailable
 from fasrgan_basicsr.metrics.rmse_metric import calculate_rmse
 from fasrgan_basicsr.utils.cli import UserError, run_cli
+from fasrgan_basicsr.utils.shipped_options import shipped_option_file
 
 SET5 = SHARED / 'benchmarks' / 'Set5'
-CLI = REPO / 'fasrgan_basicsr' / 'score_outputs.py'
+CLI = ('-m', 'fasrgan_basicsr.cli.score_outputs')
 PROPERTY = settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 # --- name matching -----------------------------------------------------------------------------------------------
@@ -33,7 +34,7 @@ PROPERTY = settings(max_examples=200, deadline=None, derandomize=True, suppress_
 STEM_CHARS = 'ab0x1_-'
 stems = st.text(STEM_CHARS, min_size=1, max_size=6).filter(lambda s: not s.startswith('.'))
 tokens = st.text('abSRx40_-', min_size=1, max_size=6)
-separators = st.sampled_from(list(score_outputs.SEPARATORS))
+separators = st.sampled_from(list(scoring.SEPARATORS))
 scale_tags = st.builds(lambda x, n: f'{x}{n}', st.sampled_from('xX'), st.integers(1, 16))
 release_suffixes = st.one_of(
     st.just(''),
@@ -51,27 +52,27 @@ def test_each_sr_name_made_of_an_hr_name_and_a_release_suffix_finds_it(hr_stems,
     hr_names = [f'{s}{data.draw(extensions)}' for s in sorted(hr_stems)]
     sr_of = {hr: f'{hr.rsplit(".", 1)[0]}{data.draw(release_suffixes)}{data.draw(extensions)}' for hr in hr_names}
     sr_names = data.draw(st.permutations(list(sr_of.values())))
-    pairs, unmatched = score_outputs.match_files(sr_names, hr_names)
+    pairs, unmatched = scoring.match_files(sr_names, hr_names)
     assert pairs == sr_of and unmatched == []
 
 
 @PROPERTY
 @given(st.sets(stems, min_size=1, max_size=8), st.one_of(stems, st.text(STEM_CHARS + 'SRX4', max_size=12)))
 def test_the_owner_is_the_longest_hr_name_followed_by_a_release_suffix(hr_stems, sr_stem):
-    owner = score_outputs.hr_stem_of(sr_stem, hr_stems)
-    candidates = [s for s in hr_stems if sr_stem.startswith(s) and score_outputs.is_release_suffix(sr_stem[len(s):])]
+    owner = scoring.hr_stem_of(sr_stem, hr_stems)
+    candidates = [s for s in hr_stems if sr_stem.startswith(s) and scoring.is_release_suffix(sr_stem[len(s):])]
     if owner is None:
         assert candidates == []
     else:
         assert owner in hr_stems and sr_stem.startswith(owner)
         assert all(len(c) <= len(owner) for c in candidates) and owner in candidates
-    assert all(score_outputs.hr_stem_of(s, hr_stems) == s for s in hr_stems)  # an exact name is always its own
+    assert all(scoring.hr_stem_of(s, hr_stems) == s for s in hr_stems)  # an exact name is always its own
 
 
 @PROPERTY
 @given(stems, st.sampled_from('abSRyz0123456789'), st.text('abSR0123456789_', max_size=5))
 def test_a_name_continuing_with_a_letter_or_digit_is_another_image(stem, first, rest):
-    assert score_outputs.hr_stem_of(stem + first + rest, {stem}) is None  # img_001 is not img_0011, baby not baby2
+    assert scoring.hr_stem_of(stem + first + rest, {stem}) is None  # img_001 is not img_0011, baby not baby2
 
 
 @PROPERTY
@@ -81,7 +82,7 @@ def test_two_sr_images_of_one_hr_image_are_refused_naming_both(stem, suffix, oth
     if first == second:
         return
     with pytest.raises(UserError) as err:
-        score_outputs.match_files([first, second], [f'{stem}.png'])
+        scoring.match_files([first, second], [f'{stem}.png'])
     assert str(err.value).startswith(f'{min(first, second)} and {max(first, second)} both match HR image {stem}.png')
 
 
@@ -93,20 +94,20 @@ def test_released_result_names_find_their_image():
           'img_0010.png': 'img_0010.png', 'img_0010_SR.png': 'img_0010.png',
           'img_0011.png': None, 'baby2.png': None, 'babyx4SR.png': None, 'manga.png': None, 'Baby_x4.png': None}
     for name, owner in sr.items():
-        pairs, unmatched = score_outputs.match_files([name], hr)
+        pairs, unmatched = scoring.match_files([name], hr)
         assert (pairs == {owner: name}) if owner else (unmatched == [name]), name
     with pytest.raises(UserError, match='baby.png and baby.bmp are both HR images named'):
-        score_outputs.match_files(['baby.png'], ['baby.png', 'baby.bmp'])
+        scoring.match_files(['baby.png'], ['baby.png', 'baby.bmp'])
 
 
 # --- metrics: one source of truth ---------------------------------------------------------------------------------
 
 def test_every_test_option_file_measures_with_the_metrics_score_outputs_uses():
-    default = yaml.safe_load(open(score_outputs.DEFAULT_OPTIONS))
-    scale, metrics = score_outputs.metric_options(score_outputs.DEFAULT_OPTIONS, None, pi_available=True)
+    default = yaml.safe_load(open(shipped_option_file(score_outputs.DEFAULT_OPTIONS)))
+    scale, metrics = scoring.metric_options(shipped_option_file(score_outputs.DEFAULT_OPTIONS), None, pi_available=True)
     assert scale == default['scale'] == 4
     assert metrics == dict(default['val']['metrics'], pi=metrics['pi'])
-    assert metrics['pi'] == score_outputs.pi_options(metrics['niqe']) == {
+    assert metrics['pi'] == scoring.pi_options(metrics['niqe']) == {
         'type': 'calculate_pi', 'crop_border': 4, 'better': 'lower'}
     for path in sorted((REPO / 'options' / 'test').rglob('*.yml')):
         text = path.read_text()
@@ -120,7 +121,7 @@ def test_every_test_option_file_measures_with_the_metrics_score_outputs_uses():
             block = re.search(r'^ *# pi:.*\n(?: *# .*\n)+', text, re.M).group(0)
             shipped['pi'] = yaml.safe_load(re.sub(r'^( *)# ', r'\1', block, flags=re.M))['pi']
         assert shipped == metrics, path
-    assert score_outputs.metric_options(score_outputs.DEFAULT_OPTIONS, None, pi_available=False)[1] == \
+    assert scoring.metric_options(shipped_option_file(score_outputs.DEFAULT_OPTIONS), None, pi_available=False)[1] == \
         default['val']['metrics']
 
 
@@ -177,7 +178,7 @@ def folders(tmp_path):
 
 def test_report_partial_scores_and_the_log_collect_results_reads(folders, tmp_path, capsys, monkeypatch):
     hr, sr, images, outputs = folders
-    monkeypatch.setattr(score_outputs, 'get_time_str', lambda: '20260101_120000')  # both runs in one second
+    monkeypatch.setattr(scoring, 'get_time_str', lambda: '20260101_120000')  # both runs in one second
     before = {'hr': digest(hr), 'sr': digest(sr)}
     argv = ['--sr', str(sr), '--hr', str(hr), '--name', 'Method', '--metrics', 'psnr', 'rmse',
             '-o', str(tmp_path / 'results')]
@@ -304,7 +305,7 @@ def set5_runs(tmp_path_factory):
         mp.setenv('TORCH_HOME', str(root / 'torch_home'))
         run_entry('test.py', opt, root, opt_name='bicubic.yml')
     sr_dir = root / 'results' / 'Bicubic_x4' / 'visualization' / 'Set5'
-    command = [sys.executable, str(CLI), '--sr', str(sr_dir), '--hr', str(SET5 / 'HR'), '--name', 'Bicubic_released',
+    command = [sys.executable, *CLI, '--sr', str(sr_dir), '--hr', str(SET5 / 'HR'), '--name', 'Bicubic_released',
                '-o', str(root / 'results')]
     proc = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=600,
                           env=dict(os.environ, TORCH_HOME=str(root / 'torch_home'), OMP_NUM_THREADS='2'))

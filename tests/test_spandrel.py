@@ -14,11 +14,11 @@ from basicsr.archs.rrdbnet_arch import RRDBNet
 from basicsr.archs.srresnet_arch import MSRResNet
 from conftest import TINY_D, run_entry, tiny_options
 
-from fasrgan_basicsr import spandrel_support
 from fasrgan_basicsr.archs.fs_split import to_split_state_dict
-from fasrgan_basicsr.evaluation.generators import load_generator
+from fasrgan_basicsr.demos.photos import load_photo
+from fasrgan_basicsr.generators.loading import load_generator
+from fasrgan_basicsr.interop import spandrel as spandrel_support
 from fasrgan_basicsr.utils.checkpoint import load_network
-from fasrgan_basicsr.utils.demo_data import load_photo
 
 RRDB = {'type': 'RRDBNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 2, 'num_grow_ch': 32}
 FS_RRDB = {'type': 'FsRRDBNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_shared_block': 1, 'num_block': 1,

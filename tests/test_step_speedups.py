@@ -157,7 +157,7 @@ def test_the_step_never_reads_values_back_to_the_host(tmp_path, monkeypatch):
 
 
 def test_non_finite_losses_are_tracked_on_device_and_reported_with_their_first_iteration(tmp_path):
-    from fasrgan_basicsr.utils.resilience import DivergenceError
+    from fasrgan_basicsr.pipeline.resilience import DivergenceError
 
     model = build_training_model(tiny_options(NO_DATA), tmp_path)
     for it in range(1, 4):

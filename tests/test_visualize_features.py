@@ -8,8 +8,9 @@ import torch
 from basicsr.archs import build_network
 from skimage import data
 
-from fasrgan_basicsr import visualize_features as vf
 from fasrgan_basicsr.archs.fs_split import to_split_state_dict
+from fasrgan_basicsr.cli import visualize_features as vf
+from fasrgan_basicsr.evaluation import feature_maps
 from fasrgan_basicsr.utils.cli import run_cli
 
 # a plain generator and an Fs generator of the same trunk kind; E + G blocks of the Fs one
@@ -80,7 +81,7 @@ def first_block(net, x, kind):
 
 def locate(grid, cell):
     """Top-left ``(x, y)`` where ``cell`` (enlarged as the CLI enlarges) appears exactly, in grey, in ``grid``."""
-    factor = max(1, vf.CELL_LONG_SIDE // max(cell.shape))
+    factor = max(1, feature_maps.CELL_LONG_SIDE // max(cell.shape))
     tile = cell.repeat(factor, axis=0).repeat(factor, axis=1)
     scores = cv2.matchTemplate(grid[..., 1].astype(np.float32), tile.astype(np.float32), cv2.TM_SQDIFF)
     y, x = np.unravel_index(np.argmin(scores), scores.shape)
@@ -155,15 +156,15 @@ def test_rank_channels_by_mean_absolute_activation():
         [[1., -1.], [1., -1.]],    # 1.0, tied with channel 0: the lower index first
         [[0., 0.], [0., 0.]],      # 0.0
     ])
-    indices, scores = vf.rank_channels(features, 4)
+    indices, scores = feature_maps.rank_channels(features, 4)
     assert indices == [2, 1, 0, 3]
     assert scores == [2.0, 1.5, 1.0, 1.0]
-    assert vf.rank_channels(features, 9)[0] == [2, 1, 0, 3, 4]
+    assert feature_maps.rank_channels(features, 9)[0] == [2, 1, 0, 3, 4]
 
 
 def test_stretch_to_own_min_max():
-    np.testing.assert_array_equal(vf.stretch(np.array([[-1., 0.], [1., 3.]])), [[0, 64], [128, 255]])
-    np.testing.assert_array_equal(vf.stretch(np.full((2, 3), 0.7)), np.zeros((2, 3), np.uint8))
+    np.testing.assert_array_equal(feature_maps.stretch(np.array([[-1., 0.], [1., 3.]])), [[0, 64], [128, 255]])
+    np.testing.assert_array_equal(feature_maps.stretch(np.full((2, 3), 0.7)), np.zeros((2, 3), np.uint8))
 
 
 @pytest.fixture
@@ -171,7 +172,7 @@ def no_forward(monkeypatch):
     """Bad inputs must be refused before any network runs."""
     def fail(*args):
         raise AssertionError('a network ran before the inputs were checked')
-    monkeypatch.setattr(vf, 'capture', fail)
+    monkeypatch.setattr(feature_maps, 'capture', fail)
 
 
 @pytest.mark.parametrize('case, args, expected', [

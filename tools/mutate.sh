@@ -31,11 +31,11 @@ TARGETS='
 losses|fasrgan_basicsr/losses/*|tests/test_fa_losses.py
 rng_state|fasrgan_basicsr/utils/rng_state.py|tests/test_rng_state.py
 checkpoint|fasrgan_basicsr/utils/checkpoint.py|tests/test_checkpoint.py
-resilience|fasrgan_basicsr/utils/resilience.py|tests/test_resilience_hooks.py
-generators|fasrgan_basicsr/evaluation/generators.py|tests/test_generators.py
+resilience|fasrgan_basicsr/pipeline/resilience.py fasrgan_basicsr/utils/distributed.py|tests/test_resilience_hooks.py
+generators|fasrgan_basicsr/generators/loading.py fasrgan_basicsr/generators/tiling.py|tests/test_generators.py
 archs|fasrgan_basicsr/archs/*|tests/test_arch_structure.py tests/test_unet_discriminator.py tests/test_fs_models.py tests/test_bicubic_baseline.py tests/test_release_profile.py
 models|fasrgan_basicsr/models/*|tests/test_fasrgan_model.py tests/test_gan_step_saving.py tests/test_gan_step_routing.py tests/test_step_options.py tests/test_fs_models.py tests/test_step_speedups.py tests/test_score_map_fafs.py tests/test_score_map_validation.py tests/test_realesrgan_fa.py
-datasets_prep|datasets_prep/create_lmdb.py datasets_prep/prepare_benchmarks.py datasets_prep/prepare_realsr.py datasets_prep/images.py|tests/test_datasets_prep_edges.py tests/test_datasets_prep_pairing.py tests/test_datasets_prep.py tests/test_datasets_prep_bad_input.py|check_keys file_key _valid_key write_lmdb read_meta_info verify_lmdb _decode _shape verify_pair verify_entries_match_files match_shipped_lr lr_file_name key_of_lr_file prepare_image build_set_lmdbs find_pairs plan_pair write_pair plan_split pairs_large_enough refuse_name_clashes caseless mod_crop
+datasets_prep|fasrgan_basicsr/datasets_prep/create_lmdb.py fasrgan_basicsr/datasets_prep/prepare_benchmarks.py fasrgan_basicsr/datasets_prep/prepare_realsr.py fasrgan_basicsr/datasets_prep/images.py|tests/test_datasets_prep_edges.py tests/test_datasets_prep_pairing.py tests/test_datasets_prep.py tests/test_datasets_prep_bad_input.py|check_keys file_key _valid_key write_lmdb read_meta_info verify_lmdb _decode _shape verify_pair verify_entries_match_files match_shipped_lr lr_file_name key_of_lr_file prepare_image build_set_lmdbs find_pairs plan_pair write_pair plan_split pairs_large_enough refuse_name_clashes caseless mod_crop
 '
 
 "$PY" -c 'import mutmut' 2>/dev/null || "$PY" -m pip install -q "mutmut==$MUTMUT_VERSION"

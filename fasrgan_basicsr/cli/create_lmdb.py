@@ -35,7 +35,6 @@ def main(argv=None):
     summary = create_lmdb(args.input, args.output, args.compress_level, args.workers, args.overwrite)
     info(f'wrote {args.output}')
     info(summary.text())
-    return summary
 
 
 

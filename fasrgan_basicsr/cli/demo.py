@@ -26,9 +26,9 @@ from os import path as osp
 
 import yaml
 
-from fasrgan_basicsr.demo.fasrgan import write_test_options
-from fasrgan_basicsr.demo.photos import write_paired_folders
-from fasrgan_basicsr.demo.steps import checkpoint, run_step, shortened
+from fasrgan_basicsr.demos.fasrgan import write_test_options
+from fasrgan_basicsr.demos.photos import write_paired_folders
+from fasrgan_basicsr.demos.steps import checkpoint, run_step, shortened
 from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point
 from fasrgan_basicsr.utils.errors import UserError
 from fasrgan_basicsr.utils.run_root import enter_root

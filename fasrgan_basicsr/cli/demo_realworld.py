@@ -32,7 +32,7 @@ from os import path as osp
 import cv2
 import yaml
 
-from fasrgan_basicsr.demo.realworld import (
+from fasrgan_basicsr.demos.realworld import (
     DEGRADATION_SEED,
     ESRNET_OPT,
     FA_OPT,
@@ -45,7 +45,7 @@ from fasrgan_basicsr.demo.realworld import (
     write_test_pair,
     write_training_photos,
 )
-from fasrgan_basicsr.demo.steps import checkpoint, run_step, shortened
+from fasrgan_basicsr.demos.steps import checkpoint, run_step, shortened
 from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point
 from fasrgan_basicsr.utils.errors import UserError
 from fasrgan_basicsr.utils.run_root import enter_root

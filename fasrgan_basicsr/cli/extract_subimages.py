@@ -40,7 +40,6 @@ def main(argv=None):
                              args.compress_level, args.workers, args.overwrite)
     info(f'wrote {args.output}')
     info(summary.text())
-    return summary
 
 
 

@@ -57,7 +57,6 @@ def main(argv=None):
     summary = prepare_benchmarks(args.input, args.output, args.sets, args.scale, args.lmdb, args.regenerate_lr,
                                  args.workers, args.overwrite, args.realsr_output)
     info(summary.text())
-    return summary
 
 
 

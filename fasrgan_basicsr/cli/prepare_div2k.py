@@ -56,7 +56,6 @@ def main(argv=None):
     summary = prepare_div2k(args.input, args.output, args.scales, args.crop_size, args.step, args.thresh_size,
                             args.workers, args.overwrite, args.keep_folders)
     info(summary.text())
-    return summary
 
 
 

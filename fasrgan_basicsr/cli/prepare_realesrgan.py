@@ -69,7 +69,6 @@ def main(argv=None):
     summary = prepare_realesrgan(args.input, args.output, args.name, args.multiscale, args.lmdb, args.crop_size,
                                  args.step, args.thresh_size, args.compress_level, args.workers, args.overwrite)
     info(summary.text())
-    return summary
 
 
 

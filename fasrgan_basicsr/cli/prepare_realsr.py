@@ -57,7 +57,6 @@ def main(argv=None):
     summary = prepare_realsr(args.input, args.output, args.scale, args.splits, args.same_size_lr, args.crop_size,
                              args.step, args.workers, args.overwrite, args.keep_folders)
     info(summary.text())
-    return summary
 
 
 

@@ -22,6 +22,7 @@ data sampler and prefetchers, and three functions of ``basicsr.train``) without 
 
 In distributed runs all ranks agree on stopping (a small gloo collective per iteration).
 """
+import functools
 import math
 import os
 import signal
@@ -143,6 +144,7 @@ class ResumableSampler(EnlargedSampler):
 
 
 def _wrap_load_resume_state(load_resume_state):
+    @functools.wraps(load_resume_state)
     def wrapped(opt):
         state = load_resume_state(opt)
         SESSION.pending_resume = state
@@ -152,6 +154,7 @@ def _wrap_load_resume_state(load_resume_state):
 
 
 def _wrap_create_dataloaders(create):
+    @functools.wraps(create)
     def wrapped(opt, logger):
         result = create(opt, logger)
         train_loader, train_sampler = result[0], result[1]
@@ -170,6 +173,7 @@ def _wrap_create_dataloaders(create):
 
 
 def _wrap_build_model(build_model):
+    @functools.wraps(build_model)
     def wrapped(opt):
         SESSION.model = build_model(opt)
         return SESSION.model
@@ -178,6 +182,7 @@ def _wrap_build_model(build_model):
 
 def _wrap_init_tb_loggers(init_tb_loggers):
     """Runs right after BasicSR opened the run's log file: write what happened before it into the log."""
+    @functools.wraps(init_tb_loggers)
     def wrapped(opt):
         logger = get_root_logger()
         for message in take_pending():
@@ -221,6 +226,7 @@ def _stop_if_requested():
 
 
 def _wrap_next(next_batch):
+    @functools.wraps(next_batch)
     def wrapped(self):
         _stop_if_requested()  # the last iteration is complete and the next batch not yet drawn
         return next_batch(self)

@@ -105,9 +105,9 @@ def _render(columns, title_lines, legend):
     tile_height = max(column.tile.shape[0] for column in columns)
     widths = [_column_width(column) for column in columns]
     content_width = sum(widths) + COLUMN_GAP * (len(columns) - 1)
-    text_width = max(text_width(line) for line in (*title_lines, legend))
+    title_width = max(text_width(line) for line in (*title_lines, legend))
     top = MARGIN + LINE * (len(title_lines) + 1)  # title lines, then the captions
-    canvas = np.full((top + tile_height + LINE + MARGIN, 2 * MARGIN + max(content_width, text_width), 3), 255,
+    canvas = np.full((top + tile_height + LINE + MARGIN, 2 * MARGIN + max(content_width, title_width), 3), 255,
                      np.uint8)
     for i, line in enumerate(title_lines):
         put_text(canvas, line, MARGIN, MARGIN + LINE * (i + 1) - 6)
