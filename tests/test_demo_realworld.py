@@ -1,4 +1,4 @@
-"""``make demo-realworld``'s program (``python -m fasrgan_basicsr.demo_realworld``): its degraded test input, its
+"""``make demo-realworld``'s program (``python -m fasrgan_basicsr.cli.demo_realworld``): its degraded test input, its
 side-by-side figure, its arguments, and the whole program as a smoke run (2 iterations per network)."""
 import hashlib
 import os
@@ -17,6 +17,7 @@ from fasrgan_basicsr.cli import demo_realworld as demo_cli
 from fasrgan_basicsr.demos import realworld as demo
 from fasrgan_basicsr.demos.photos import load_photo
 from fasrgan_basicsr.utils.cli import run_cli
+from fasrgan_basicsr.utils.shipped_options import shipped_option_file
 from fasrgan_basicsr.visualization.score_map_panel import COLUMN_GAP, MARGIN
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,7 +27,7 @@ SUB_IMAGES = 4 + 2 + 6 + 6
 
 
 def settings():
-    return demo.degradation_settings(yaml.safe_load(Path(demo.ESRNET_OPT).read_text()))
+    return demo.degradation_settings(yaml.safe_load(Path(shipped_option_file(demo.ESRNET_OPT)).read_text()))
 
 
 def chelsea_hr():
@@ -87,7 +88,7 @@ def test_side_by_side_puts_the_input_enlarged_left_of_the_panel():
 def test_a_bad_iteration_count_is_one_line_and_nothing_is_written(tmp_path, capsys, value):
     assert run_cli(demo_cli.main, ['--root', str(tmp_path / 'root'), '--iterations', value]) == 2
     err = capsys.readouterr().err
-    assert err == f'error: --iterations {value}: expected a positive number.\n'
+    assert err == f'error: argument --iterations: expected an integer >= 1, got {value} (see --help)\n'
     assert not any(tmp_path.iterdir())
 
 
@@ -104,7 +105,7 @@ def test_demo_runs_end_to_end_and_writes_only_under_its_root(tmp_path):
                                             REPO / 'experiments' / 'RealESRNet_demo',
                                             REPO / 'experiments' / 'RealESRGAN_FA_demo')}
     # one thread: on a shared 2-core machine two OpenMP threads wait on each other at every small operation
-    proc = subprocess.run([sys.executable, '-m', 'fasrgan_basicsr.demo_realworld', '--root', str(tmp_path),
+    proc = subprocess.run([sys.executable, '-m', 'fasrgan_basicsr.cli.demo_realworld', '--root', str(tmp_path),
                            '--iterations', '2'], cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS='1'),
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]

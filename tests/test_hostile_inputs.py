@@ -423,7 +423,7 @@ def test_a_read_only_experiment_folder_is_one_line(monkeypatch, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ['error: /data/experiments/x/models/net_g_2.pth: no permission to write (Read-only file system); '
-                   'choose another place or fix it; the checkpoints written before are intact.']
+                   'choose another place or fix its permissions; the checkpoints written before are intact.']
 
 
 def test_orphan_temporaries_of_killed_saves_are_removed_and_logged(tiny_data, tmp_path):

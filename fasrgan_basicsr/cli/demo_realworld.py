@@ -46,20 +46,9 @@ from fasrgan_basicsr.demos.realworld import (
     write_training_photos,
 )
 from fasrgan_basicsr.demos.steps import checkpoint, run_step, shortened
-from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point
-from fasrgan_basicsr.utils.errors import UserError
+from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point, positive_int
 from fasrgan_basicsr.utils.run_root import enter_root
 from fasrgan_basicsr.utils.shipped_options import shipped_option_file
-
-
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise UserError(f'--iterations {text}: expected a positive number.')
-    return value
 
 
 def main(argv=None):

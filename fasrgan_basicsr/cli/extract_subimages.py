@@ -17,9 +17,9 @@ import fasrgan_basicsr  # noqa: F401  (first: makes basicsr importable, register
 # isort: split
 import sys
 
-from fasrgan_basicsr.datasets_prep.common import INTERRUPTED, add_common_args, info, non_negative_int, positive_int
+from fasrgan_basicsr.datasets_prep.common import INTERRUPTED, add_common_args, info
 from fasrgan_basicsr.datasets_prep.extract_subimages import extract_folder
-from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point
+from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point, non_negative_int, positive_int
 
 
 def build_parser():

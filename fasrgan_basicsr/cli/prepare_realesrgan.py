@@ -35,9 +35,9 @@ import fasrgan_basicsr  # noqa: F401  (first: makes basicsr importable, register
 # isort: split
 import sys
 
-from fasrgan_basicsr.datasets_prep.common import INTERRUPTED, add_run_args, info, non_negative_int, positive_int
+from fasrgan_basicsr.datasets_prep.common import INTERRUPTED, add_run_args, info
 from fasrgan_basicsr.datasets_prep.prepare_realesrgan import DATASET_PATCH_SIZE, prepare_realesrgan
-from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point
+from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point, non_negative_int, positive_int
 
 
 def build_parser():

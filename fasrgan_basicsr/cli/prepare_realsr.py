@@ -29,9 +29,9 @@ import fasrgan_basicsr  # noqa: F401  (first: makes basicsr importable, register
 # isort: split
 import sys
 
-from fasrgan_basicsr.datasets_prep.common import INTERRUPTED, add_run_args, info, positive_int
+from fasrgan_basicsr.datasets_prep.common import INTERRUPTED, add_run_args, info
 from fasrgan_basicsr.datasets_prep.prepare_realsr import SPLITS, prepare_realsr
-from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point
+from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point, positive_int
 
 
 def build_parser():

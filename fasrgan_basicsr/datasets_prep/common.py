@@ -1,5 +1,4 @@
 """What every preparation step shares: the error type, messages, worker pools, summaries and common arguments."""
-import argparse
 import multiprocessing
 import os
 import sys
@@ -9,6 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from fasrgan_basicsr.utils.cli import positive_int
 from fasrgan_basicsr.utils.errors import UserError
 
 
@@ -120,22 +120,6 @@ def parallel_map(func, tasks, workers, desc, unit='image'):
                 bar.update(1)
     finally:
         bar.close()
-
-
-def positive_int(text):
-    """argparse type: an integer >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'expected an integer >= 1, got {text}')
-    return value
-
-
-def non_negative_int(text):
-    """argparse type: an integer >= 0."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'expected an integer >= 0, got {text}')
-    return value
 
 
 def default_workers():

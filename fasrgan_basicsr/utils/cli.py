@@ -37,6 +37,26 @@ class ArgumentParser(argparse.ArgumentParser):
         return parsed
 
 
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    return _integer_at_least(text, 1)
+
+
+def non_negative_int(text):
+    """argparse type: an integer >= 0."""
+    return _integer_at_least(text, 0)
+
+
+def _integer_at_least(text, low):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low:
+        raise argparse.ArgumentTypeError(f'expected an integer >= {low}, got {text}')
+    return value
+
+
 def error_line(message):
     """Print ``error: <message>`` on stderr."""
     print(f'error: {message}', file=sys.stderr, flush=True)
