@@ -126,7 +126,7 @@ BAD_VALUES = [
     (('logger', 'print_freq'), 'often', 'logger:print_freq'),
     (('num_gpu',), 'all', "num_gpu: expected an integer >= 0 or 'auto'"),
     (('scale',), 0, 'scale: expected a positive integer'),
-    (('name',), 'a/b', 'name: expected a non-empty name'),
+    (('name',), 'a/b', 'name: expected a run name'),
     (('datasets',), None, 'datasets: missing'),
     (('train',), 'x', 'train: expected a mapping'),
 ]

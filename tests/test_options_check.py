@@ -41,7 +41,7 @@ def test_names_weights_and_paths(tiny_data, tmp_path):
     found = problems(opt)
     assert len(found) == 5
     assert "model_type: unknown model 'FASRGANModle'" in found[0] and 'Did you mean FASRGANModel' in found[0]
-    assert 'train:gan_opt:loss_weight: must be >= 0, got -0.005.' in found
+    assert 'train:gan_opt:loss_weight: expected a number >= 0, got -0.005.' in found
     assert any(p.startswith("val:metrics:psnr:type: unknown metric 'calculate_psnrr'") for p in found)
     assert any(p.startswith("datasets:train:type: unknown dataset 'PairedImageDatset'") for p in found)
     assert f"datasets:train:dataroot_lq: '{tmp_path / 'missing'}' does not exist (see datasets_prep/ to build it)." \

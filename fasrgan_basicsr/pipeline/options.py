@@ -27,7 +27,7 @@ from fasrgan_basicsr.utils.errors import UserError
 from fasrgan_basicsr.utils.option_file import OptionLoader, read_option_file
 from fasrgan_basicsr.utils.run_root import add_root_argument
 
-from .options_check import check_structure
+from .options_check import check_essentials
 
 
 def import_user_module(spec):
@@ -91,7 +91,7 @@ def parse_options(root_path, is_train=True, argv=None):
         import_user_module(spec)
     opt = read_option_file(args.opt)
     apply_overrides(opt, args.force_yml, args.opt)
-    check_structure(opt, args.opt, is_train)
+    check_essentials(opt, args.opt, is_train)
 
     opt['dist'] = args.launcher != 'none'
     if opt['dist']:

@@ -6,10 +6,14 @@ expected, instead of a traceback from deep inside BasicSR or torch.
 """
 import difflib
 import importlib.util
-import inspect
 import os
 import re
 
+import torch
+import torchvision.models as models
+from basicsr.archs.vgg_arch import VGG_PRETRAIN_PATH
+from basicsr.models.realesrgan_model import RealESRGANModel
+from basicsr.models.realesrnet_model import RealESRNetModel
 from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
 from fasrgan_basicsr.utils.checkpoint import (
@@ -23,8 +27,9 @@ from fasrgan_basicsr.utils.early_warnings import warn_early
 from fasrgan_basicsr.utils.errors import UserError
 
 from .dataset_check import preflight
-
-WEIGHT_KEYS = ('loss_weight', 'perceptual_weight', 'style_weight')
+from .option_kinds import is_int
+from .option_structure import signature_default, train_options, walk
+from .option_table import SIGNATURE, options_of
 
 
 class OptionsError(UserError):
@@ -39,139 +44,61 @@ class OptionsError(UserError):
             super().__init__(f'{opt_file or "options"}: {len(problems)} problem(s):\n{lines}')
 
 
-# ------------------------------------------------------------------------------------ structure and types
-def _is_int(value):
-    return (isinstance(value, int) and not isinstance(value, bool)) or (
-        isinstance(value, float) and value.is_integer())  # `!!float 4e5` is BasicSR's usual spelling
+# ---------------------------------------------------------------------------------------------- structure
+#: the phases of a training run's datasets (BasicSR refuses any other in training)
+TRAIN_PHASE = re.compile(r'train|val(_\w+)?')
 
 
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+#: the top-level keys BasicSR's option parsing reads before the whole check can run
+ESSENTIAL = ('name', 'model_type', 'num_gpu', 'manual_seed', 'scale', 'datasets', 'path', 'train', 'val', 'logger')
 
 
-def positive_int(value):
-    return _is_int(value) and value > 0
-
-
-def non_negative_int(value):
-    return _is_int(value) and value >= 0
-
-
-def positive_number(value):
-    return _is_number(value) and value > 0
-
-
-def non_negative_number(value):
-    return _is_number(value) and value >= 0
-
-
-def list_of(check):
-    return lambda value: isinstance(value, list) and all(check(v) for v in value)
-
-
-#: key pattern (``*`` = any key of that section) → (check, what is expected). Checked wherever present.
-TYPES = {
-    'name': (lambda v: isinstance(v, str) and v.strip() != '' and '/' not in v, 'a non-empty name without "/"'),
-    'model_type': (lambda v: isinstance(v, str), 'a registered model name'),
-    'scale': (positive_int, 'a positive integer'),
-    'num_gpu': (lambda v: non_negative_int(v) or v == 'auto', "an integer >= 0 or 'auto'"),
-    'manual_seed': (lambda v: v is None or _is_int(v), 'an integer'),
-    'datasets': (lambda v: isinstance(v, dict) and v, 'a mapping of phases (train, val, test_1, ...)'),
-    'datasets:*': (lambda v: isinstance(v, dict), 'a mapping (name, type, dataroot_gt, ...)'),
-    'datasets:*:batch_size_per_gpu': (positive_int, 'a positive integer'),
-    'datasets:*:num_worker_per_gpu': (non_negative_int, 'an integer >= 0'),
-    'datasets:*:gt_size': (positive_int, 'a positive integer (the HR patch side)'),
-    'datasets:*:dataset_enlarge_ratio': (positive_int, 'a positive integer'),
-    'datasets:*:use_hflip': (lambda v: isinstance(v, bool), 'true or false'),
-    'datasets:*:use_rot': (lambda v: isinstance(v, bool), 'true or false'),
-    'datasets:*:io_backend': (lambda v: isinstance(v, dict) and v.get('type') in ('disk', 'lmdb'),
-                              "a mapping with type: disk or type: lmdb"),
-    'datasets:*:dataroot_gt': (lambda v: isinstance(v, str), 'a path'),
-    'datasets:*:dataroot_lq': (lambda v: isinstance(v, str), 'a path'),
-    'network_g': (lambda v: isinstance(v, dict), 'a mapping with type: <arch>'),
-    'network_d': (lambda v: isinstance(v, dict), 'a mapping with type: <arch>'),
-    'path': (lambda v: v is None or isinstance(v, dict), 'a mapping'),
-    'path:*': (lambda v: v is None or isinstance(v, (str, bool)), 'a path, true/false or ~'),
-    'train': (lambda v: isinstance(v, dict), 'a mapping'),
-    'train:total_iter': (positive_int, 'a positive integer'),
-    'train:warmup_iter': (_is_int, 'an integer (-1 for no warm-up)'),
-    'train:ema_decay': (lambda v: _is_number(v) and 0 <= v < 1, 'a number in [0, 1)'),
-    'train:net_d_iters': (positive_int, 'a positive integer'),
-    'train:net_d_init_iters': (non_negative_int, 'an integer >= 0'),
-    'train:optim_*': (lambda v: isinstance(v, dict) and 'type' in v, 'a mapping with type: Adam (or another)'),
-    'train:optim_*:lr': (positive_number, 'a positive number'),
-    'train:optim_*:weight_decay': (non_negative_number, 'a number >= 0'),
-    'train:optim_*:betas': (lambda v: isinstance(v, list) and len(v) == 2 and all(
-        _is_number(b) and 0 <= b < 1 for b in v), 'two numbers in [0, 1)'),
-    'train:scheduler': (lambda v: isinstance(v, dict) and 'type' in v, 'a mapping with type: MultiStepLR (or another)'),
-    'train:scheduler:milestones': (list_of(positive_int), 'a list of positive integers'),
-    'train:scheduler:gamma': (positive_number, 'a positive number'),
-    'train:scheduler:periods': (list_of(positive_int), 'a list of positive integers'),
-    'train:scheduler:restart_weights': (list_of(non_negative_number), 'a list of numbers >= 0'),
-    'train:*_opt': (lambda v: v is None or isinstance(v, dict), 'a mapping with type: <loss>'),
-    'val': (lambda v: isinstance(v, dict), 'a mapping'),
-    'val:val_freq': (positive_int, 'a positive integer'),
-    'val:metrics': (lambda v: v is None or (isinstance(v, dict) and all(isinstance(m, dict) for m in v.values())),
-                    'a mapping of metric names to mappings with type:'),
-    'logger': (lambda v: isinstance(v, dict), 'a mapping'),
-    'logger:print_freq': (positive_int, 'a positive integer'),
-    'logger:save_checkpoint_freq': (positive_int, 'a positive integer'),
-}
-
-
-def _matching(opt, pattern):
-    """``(key path, value)`` of every entry of ``opt`` that ``pattern`` (``a:*:b``, ``train:optim_*``) names."""
-    found = [((), opt)]
-    for part in pattern.split(':'):
-        step = []
-        for path, node in found:
-            if not isinstance(node, dict):
-                continue
-            for key, value in node.items():
-                if part == key or (part.endswith('*') and isinstance(key, str) and key.startswith(part[:-1])) or (
-                        part.startswith('*') and isinstance(key, str) and key.endswith(part[1:])):
-                    step.append((path + (str(key),), value))
-        found = step
-    return found
-
-
-def check_structure(opt, opt_file=None, is_train=True):
-    """The sections and value types BasicSR's pipeline relies on, before anything reads them.
-
-    Raises :class:`OptionsError` naming each key path with what was expected and what was found.
-    """
+def check_essentials(opt, opt_file=None, is_train=True):
+    """What :func:`~.options.parse_options` itself reads (the run's name, device, seed, the sections' being
+    mappings); everything else is checked, all problems at once, by :func:`check_options` after it."""
     problems = []
-    required = ['name', 'model_type', 'num_gpu', 'datasets'] + (['train', 'logger'] if is_train else [])
-    for key in required:
-        if opt.get(key) is None:
-            hint = " (num_gpu: auto uses every GPU there is, 0 the CPU)" if key == 'num_gpu' else ''
-            problems.append(f'{key}: missing; expected {TYPES[key][1]}{hint}.')
-    for pattern, (check, expected) in TYPES.items():
-        for path, value in _matching(opt, pattern):
-            if not check(value):
-                problems.append(f'{":".join(path)}: expected {expected}, got {value!r}.')
-    datasets = opt.get('datasets')
-    if is_train and isinstance(datasets, dict) and 'train' not in datasets:
-        problems.append('datasets:train: missing; a training run needs a train dataset '
-                        f'(found: {", ".join(map(str, datasets)) or "none"}).')
+    for option in options_of(''):
+        if option.key not in ESSENTIAL:
+            continue
+        value = opt.get(option.key)
+        if value is None and (option.required is True or (option.required == 'train' and is_train)):
+            hint = ' (num_gpu: auto uses every GPU there is, 0 the CPU)' if option.key == 'num_gpu' else ''
+            problems.append(f'{option.key}: missing; expected {option.describe()}{hint}.')
+        elif value is not None and not option.accepts(value):
+            problems.append(f'{option.key}: expected {option.describe()}, got {value!r}.')
+    for phase, dataset in (opt.get('datasets') or {}).items() if isinstance(opt.get('datasets'), dict) else ():
+        if not isinstance(dataset, dict):
+            problems.append(f'datasets:{phase}: expected a mapping (name, type, dataroot_gt, ...), got {dataset!r}.')
     if problems:
         raise OptionsError(opt_file, problems)
 
 
-def _accepted_args(cls):
-    """Keyword names ``cls(...)`` accepts, or None when it takes ``**kwargs``."""
-    params = inspect.signature(cls).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return None
-    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+def check_structure(opt, opt_file=None, is_train=True):
+    """Every key against the option table (:mod:`.option_table`): unknown keys (with a did-you-mean), values of the
+    wrong kind and missing keys, before anything reads them; absent ``fill`` defaults are written in.
+
+    Raises :class:`OptionsError` naming each key path with what was expected and what was found.
+    """
+    problems = []
+    _structure_problems(opt, problems, is_train)
+    if problems:
+        raise OptionsError(opt_file, problems)
 
 
-def _check_arguments(cls, given, key, problems):
-    accepted = _accepted_args(cls)
-    for arg in sorted(set(given) - {'type'} - (accepted if accepted is not None else set(given))):
-        close = difflib.get_close_matches(arg, sorted(accepted), n=1)
-        hint = f' Did you mean {close[0]}?' if close else ''
-        problems.append(f'{key}:{arg}: {cls.__name__} has no argument {arg!r}.{hint}')
+def _structure_problems(opt, problems, is_train):
+    walk(opt, (), opt, problems, is_train)
+    datasets = opt.get('datasets')
+    if not isinstance(datasets, dict):
+        return
+    if is_train and 'train' not in datasets:
+        problems.append('datasets:train: missing; a training run needs a train dataset '
+                        f'(found: {", ".join(map(str, datasets)) or "none"}).')
+    if not is_train and not datasets:
+        problems.append('datasets: empty; a test run needs at least one dataset (test_1: ...).')
+    for phase in datasets:
+        if is_train and not TRAIN_PHASE.fullmatch(str(phase)):
+            problems.append(f'datasets:{phase}: a training run reads train and val (val_1, val_2, ...) datasets; '
+                            'rename it.')
 
 
 def _registered(registry, name, key, kind, problems):
@@ -187,81 +114,28 @@ def _registered(registry, name, key, kind, problems):
 
 
 def _default_arg(cls, name):
-    param = inspect.signature(cls).parameters.get(name)
-    return None if param is None or param.default is inspect.Parameter.empty else param.default
+    default = signature_default(cls, name)
+    return None if default is SIGNATURE else default
 
 
 def _check_names(opt, problems):
+    """Every ``type`` names a registered component; what the model refuses is not given; loss weights are >= 0."""
     model = _registered(MODEL_REGISTRY, opt.get('model_type'), 'model_type', 'model', problems)
     for net_key in ('network_g', 'network_d'):
-        if net_key in opt:
-            arch = _registered(ARCH_REGISTRY, opt[net_key].get('type'), f'{net_key}:type', 'arch', problems)
-            if arch is not None:
-                _check_arguments(arch, opt[net_key], net_key, problems)
+        if isinstance(opt.get(net_key), dict):
+            _registered(ARCH_REGISTRY, opt[net_key].get('type'), f'{net_key}:type', 'arch', problems)
     train = opt.get('train') or {}
-    allowed = train_options(model)
-    for key in sorted(set(train) - allowed if allowed else ()):
-        problems.append(_not_read(key, opt['model_type'], allowed))
     for key, why in (getattr(model, 'UNSUPPORTED_TRAIN_OPTIONS', None) or {}).items():
         if train.get(key):
             problems.append(f'train:{key}: {opt["model_type"]} does not use it ({why}); remove it.')
     _check_discriminator_outputs(opt, model, problems)
     for key, value in train.items():
         if key.endswith('_opt') and isinstance(value, dict) and 'type' in value:
-            loss = _registered(LOSS_REGISTRY, value['type'], f'train:{key}:type', 'loss', problems)
-            if loss is not None:
-                _check_arguments(loss, value, f'train:{key}', problems)
-            for wkey in WEIGHT_KEYS:
-                weight = value.get(wkey)
-                if isinstance(weight, (int, float)) and weight < 0:
-                    problems.append(f'train:{key}:{wkey}: must be >= 0, got {weight}.')
+            _registered(LOSS_REGISTRY, value['type'], f'train:{key}:type', 'loss', problems)
     for name, metric in ((opt.get('val') or {}).get('metrics') or {}).items():
         _registered(METRIC_REGISTRY, metric.get('type'), f'val:metrics:{name}:type', 'metric', problems)
-
-
-#: ``train`` keys that BasicSR's training pipeline itself reads, whatever the model
-PIPELINE_TRAIN_KEYS = ('total_iter', 'warmup_iter')
-_READS = re.compile(r"""(?:train_opt|self\.opt\[['"]train['"]\])(?:\.get\(|\[)\s*['"](\w+)['"]""")
-#: what reads the fine-grained attention options, for the hint when a model ignores them
-FA_KEYS = ('map_gan_opt', 'attention_opt')
-
-
-def train_options(model):
-    """The ``train`` keys ``model`` reads, or None where that cannot be known.
-
-    A class of this package declares them (``TRAIN_OPTIONS`` of its mixins); a class of BasicSR's is read
-    from its source (``train_opt['x']``, ``train_opt.get('x')``, ``self.opt['train'][...]``). A user's class
-    that declares nothing and reads ``train`` options itself makes the answer unknown (None: not checked);
-    one that does not touch them (``class MyFAModel(FineGrainedAttentionMixin, SRGANModel): pass``) is checked.
-    """
-    if model is None:
-        return None
-    keys = set(PIPELINE_TRAIN_KEYS)
-    for cls in model.__mro__:
-        if cls is object or cls.__module__.startswith('torch'):
-            continue
-        if 'TRAIN_OPTIONS' in vars(cls):
-            keys.update(vars(cls)['TRAIN_OPTIONS'])
-        elif cls.__module__.startswith('basicsr.'):
-            keys.update(_READS.findall(inspect.getsource(cls)))
-        elif not cls.__module__.startswith('fasrgan_basicsr.'):
-            try:
-                source = inspect.getsource(cls)
-            except (OSError, TypeError):
-                return None
-            if 'train' in source:
-                return None
-    return keys
-
-
-def _not_read(key, model_type, allowed):
-    if key in FA_KEYS:
-        return (f'train:{key}: {model_type} ignores it (fine-grained attention losses); use FASRGANModel, '
-                'SRGANFAModel or FAFsSRGANModel, or put FineGrainedAttentionMixin first in your model\'s bases '
-                '(README, "Mixing the losses into another BasicSR model").')
-    close = difflib.get_close_matches(key, sorted(allowed), n=1)
-    hint = f' Did you mean {close[0]}?' if close else ''
-    return f'train:{key}: not an option of {model_type} (it reads: {", ".join(sorted(allowed))}).{hint}'
+    for phase, dataset in (opt.get('datasets') or {}).items():
+        _registered(DATASET_REGISTRY, dataset.get('type'), f'datasets:{phase}:type', 'dataset', problems)
 
 
 def reads_score_map(model):
@@ -305,14 +179,11 @@ def _check_scale(opt, problems):
 
 def _check_datasets(opt, problems):
     for phase, dataset in (opt.get('datasets') or {}).items():
-        _registered(DATASET_REGISTRY, dataset.get('type'), f'datasets:{phase}:type', 'dataset', problems)
         problems.extend(preflight(phase, dataset))
 
 
 def _build_on_meta(net_opt):
     """``net_opt``'s network with shapes only (no memory, no initialisation cost, nothing logged), or None."""
-    import torch
-
     kwargs = {k: v for k, v in net_opt.items() if k != 'type'}
     try:
         with torch.device('meta'):
@@ -349,13 +220,11 @@ def _check_pretrained_paths(opt, problems):
 
 
 def _check_device(opt, problems):
-    import torch
-
     num_gpu = opt.get('num_gpu')
-    if _is_int(num_gpu) and num_gpu > 0 and not torch.cuda.is_available():
+    if is_int(num_gpu) and num_gpu > 0 and not torch.cuda.is_available():
         problems.append(f'num_gpu: {num_gpu}, but this machine has no CUDA GPU (torch {torch.__version__}); '
                         'set num_gpu: 0 for the CPU, or num_gpu: auto.')
-    elif _is_int(num_gpu) and num_gpu > torch.cuda.device_count() > 0:
+    elif is_int(num_gpu) and num_gpu > torch.cuda.device_count() > 0:
         problems.append(f'num_gpu: {num_gpu}, but this machine has {torch.cuda.device_count()} GPU(s); '
                         'set num_gpu: auto.')
 
@@ -390,10 +259,6 @@ def vgg_weights_problem(vgg_type):
     that exists, else torchvision's cache (``$TORCH_HOME/hub/checkpoints``), downloading into it when
     empty. The download is tried here, before any work, so that an offline machine gets one line.
     """
-    import torch
-    import torchvision.models as models
-    from basicsr.archs.vgg_arch import VGG_PRETRAIN_PATH
-
     if os.path.isfile(VGG_PRETRAIN_PATH):
         return _weights_file_problem(VGG_PRETRAIN_PATH)
     try:
@@ -415,9 +280,6 @@ def vgg_weights_problem(vgg_type):
 
 def _synthesises_pairs(opt):
     """Whether the model makes its LQ images itself from HR crops of the top-level ``gt_size`` (Real-ESRGAN)."""
-    from basicsr.models.realesrgan_model import RealESRGANModel
-    from basicsr.models.realesrnet_model import RealESRNetModel
-
     model = MODEL_REGISTRY.get(opt['model_type']) if opt.get('model_type') in MODEL_REGISTRY else None
     return model is not None and issubclass(model, (RealESRGANModel, RealESRNetModel)) and \
         opt.get('high_order_degradation', True)
@@ -450,9 +312,12 @@ def _check_training_pair_pool(opt, problems):
 
 
 def check_options(opt, opt_file=None):
-    """Raise :class:`OptionsError` listing every problem found in ``opt`` (a parsed option dict)."""
+    """Raise :class:`OptionsError` listing every problem found in ``opt`` (a parsed option dict): its structure
+    (:func:`check_structure`, already passed when it comes from :func:`~.options.parse_options`), then what it
+    names and points to."""
     problems = []
     _check_names(opt, problems)
+    _structure_problems(opt, problems, opt.get('is_train', True))
     _check_scale(opt, problems)
     _check_device(opt, problems)
     _check_datasets(opt, problems)
