@@ -4,10 +4,13 @@
     fasrgan-options show train_FASRGAN_x4.yml     # print one
     fasrgan-options copy train_FASRGAN_x4.yml     # copy it into the current folder (or: copy NAME DEST)
     fasrgan-options where                         # the folder they are in
+    fasrgan-options schema                        # the JSON Schema editors check option files against
 
 A name is the file's path inside the options folder (``test/test_FASRGAN_x4.yml``), or only its file name when
-that is unique. Each file's first comment line says which paper variant or ablation it is; its header says where
-every number comes from. ``copy`` never replaces an existing file. In a clone the files are the repository's
+that is unique. Each file's header says which paper variant or ablation it is and where every number comes from;
+its first line, ``# yaml-language-server: $schema=options.schema.json``, points editors with the YAML language
+server at the JSON Schema of every option (completion and typo marks; keep the line, with the schema's path, in a
+copy you edit elsewhere). ``copy`` never replaces an existing file. In a clone the files are the repository's
 ``options/``; an installed wheel carries the same files.
 
 ``python -m fasrgan_basicsr.cli.options`` is the same command.
@@ -18,7 +21,7 @@ from os import path as osp
 
 from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point
 from fasrgan_basicsr.utils.errors import UserError
-from fasrgan_basicsr.utils.shipped_options import list_option_files, options_dir
+from fasrgan_basicsr.utils.shipped_options import SCHEMA, list_option_files, options_dir
 
 
 def summary_line(path):
@@ -47,7 +50,7 @@ def find(name):
 
 def main(argv=None):
     parser = ArgumentParser(description=__doc__)
-    sub = parser.add_subparsers(dest='action', required=True, metavar='{list,show,copy,where}')
+    sub = parser.add_subparsers(dest='action', required=True, metavar='{list,show,copy,where,schema}')
     sub.add_parser('list', help='every shipped option file and its first line')
     show = sub.add_parser('show', help='print one option file')
     show.add_argument('name')
@@ -55,10 +58,13 @@ def main(argv=None):
     copy.add_argument('name')
     copy.add_argument('dest', nargs='?', default='.', help='a folder or a file name (default: the current folder)')
     sub.add_parser('where', help='the folder of the shipped option files')
+    sub.add_parser('schema', help='the path of the JSON Schema of option files')
     args = parser.parse_args(argv)
     folder = options_dir()
     if args.action == 'where':
         print(folder)
+    elif args.action == 'schema':
+        print(osp.join(folder, SCHEMA))
     elif args.action == 'list':
         names = list_option_files()
         width = max(len(n) for n in names)

@@ -132,6 +132,7 @@ class Applicable:
     plain_names: set = field(default_factory=set)  # accepted without a table entry (a component's signature)
     component: object = None
     message: str = 'key'  # 'argument' for a component's arguments, 'train' for a model's train keys
+    any_reader: bool = False  # the reader is unknown: its keys are any reader's, none of theirs required
 
     def find(self, key):
         return next((o for o in self.options if key_matches(o.key, key)), None)
@@ -154,15 +155,17 @@ def applicable(path, node, opt, is_train=True):
     if section.chooser == 'pipeline':
         return Applicable(entries, section.path or 'the pipeline', strict=True)
     if section.chooser == 'dataset':
-        dataset = DATASET_REGISTRY.get(node['type']) if node.get('type') in DATASET_REGISTRY else None
+        if node.get('type') is None:  # reported as missing: any dataset's keys
+            return Applicable(entries, 'any dataset', strict=True, any_reader=True)
+        dataset = DATASET_REGISTRY.get(node['type']) if node['type'] in DATASET_REGISTRY else None
         names = class_names(dataset) if dataset else []
         covered = dataset is not None and any(o.readers and _read_by(o, names) for o in entries)
         return Applicable([o for o in entries if _read_by(o, names)], node.get('type') or 'the dataset',
                           strict=covered)
     model = model_of(opt)
     if section.chooser == 'model' and section.path == '':
-        if model is None:
-            return Applicable([o for o in entries if not o.readers], 'the pipeline', strict=False)
+        if model is None:  # no model (or an unknown one, reported as such): every key any model reads
+            return Applicable(entries, 'any model', strict=True, any_reader=True)
         names = class_names(model)
         return Applicable([o for o in entries if _read_by(o, names)], opt['model_type'],
                           strict=top_level_is_known(model))
@@ -175,8 +178,10 @@ def applicable(path, node, opt, is_train=True):
     # a typed section: the component its type names
     component = component_of(section, node.get('type'))
     common = [o for o in entries if not o.readers]
-    if component is None:
-        return Applicable(common, node.get('type') or section.path, strict=False)
+    if component is None and node.get('type') is None:  # no type (reported as missing): any component's keys
+        return Applicable(entries, f'any {section.registry}', strict=True, any_reader=True)
+    if component is None:  # an unregistered type (reported as such): its keys cannot be known
+        return Applicable(common, node['type'], strict=False)
     names = class_names(component)
     own = [o for o in entries if o.readers and _read_by(o, names)]
     signature = signature_arguments(component)
@@ -220,6 +225,8 @@ def walk(node, path, opt, problems, is_train=True):
 
     if keys is not None:
         for option in keys.options:
+            if keys.any_reader and option.readers:
+                continue
             if _required(option, is_train) and '*' not in option.key and node.get(option.key) is None:
                 hint = ' (num_gpu: auto uses every GPU there is, 0 the CPU)' if option.path == 'num_gpu' else ''
                 problems.append(f'{where(option.key)}: missing; expected {option.describe()}{hint}.')

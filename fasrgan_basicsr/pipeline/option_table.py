@@ -116,20 +116,21 @@ def _top(key, kind, meaning, **kw):
 
 def _degradation(key, kind, meaning, second=True):
     """A first-order degradation key of Real-ESRGAN's models and, with ``second``, its ``<key>2`` of the second."""
-    first = _top(key, kind, f'first degradation: {meaning}', readers=REAL_ESRGAN,
+    first = _top(key, kind, f'first degradation: {meaning}', readers=REAL_ESRGAN, required=True,
                  source='Real-ESRGAN `train_realesrgan_x4plus.yml`, same key')
     if not second:
         return [first]
-    return [first, _top(f'{key}2', kind, f'second degradation: {meaning}', readers=REAL_ESRGAN,
+    return [first, _top(f'{key}2', kind, f'second degradation: {meaning}', readers=REAL_ESRGAN, required=True,
                         source='Real-ESRGAN `train_realesrgan_x4plus.yml`, same key')]
 
 
 def _kernel(key, kind, meaning):
     """A blur-kernel key of ``RealESRGANDataset`` and its ``<key>2`` of the second degradation."""
     source = 'Real-ESRGAN `train_realesrgan_x4plus.yml`, same key'
-    return [Option('datasets:*', key, kind, f'first blur: {meaning}', readers=('RealESRGANDataset',), source=source),
+    return [Option('datasets:*', key, kind, f'first blur: {meaning}', readers=('RealESRGANDataset',), source=source,
+                   required=True),
             Option('datasets:*', f'{key}2', kind, f'second blur: {meaning}', readers=('RealESRGANDataset',),
-                   source=source)]
+                   source=source, required=True)]
 
 
 TABLE = [
@@ -157,15 +158,15 @@ TABLE = [
     _top('high_order_degradation', Bool(), 'synthesise LQ images from HR crops (off: read paired data as SRModel)',
          default=True, readers=REAL_ESRGAN),
     _top('gt_size', Int(1), 'HR crop side of the synthesised pairs (the discriminator\'s input)', readers=REAL_ESRGAN,
-         source='256 (Real-ESRGAN)'),
+         required=True, source='256 (Real-ESRGAN)'),
     _top('queue_size', Int(1), 'size of the training-pair pool that mixes batches (a multiple of the batch size)',
          default=180, readers=REAL_ESRGAN, source='180 (Real-ESRGAN)'),
-    _top('gt_usm', Bool(), 'USM-sharpen the GT of the L1 loss', default=True, readers=('RealESRNetModel',)),
-    _top('l1_gt_usm', Bool(), 'USM-sharpen the GT of the pixel loss (and of the attention L1)', default=True,
+    _top('gt_usm', Bool(), 'USM-sharpen the GT of the L1 loss', default=True, fill=True, readers=('RealESRNetModel',)),
+    _top('l1_gt_usm', Bool(), 'USM-sharpen the GT of the pixel loss (and of the attention L1)', default=True, fill=True,
          readers=('RealESRGANModel',)),
-    _top('percep_gt_usm', Bool(), 'USM-sharpen the GT of the perceptual loss', default=True,
+    _top('percep_gt_usm', Bool(), 'USM-sharpen the GT of the perceptual loss', default=True, fill=True,
          readers=('RealESRGANModel',)),
-    _top('gan_gt_usm', Bool(), 'USM-sharpen the discriminator\'s real batch', default=True,
+    _top('gan_gt_usm', Bool(), 'USM-sharpen the discriminator\'s real batch', default=True, fill=True,
          readers=('RealESRGANModel',)),
     *_degradation('resize_prob', THREE_PROBABILITIES, 'probabilities of resizing up, down, or keeping the size'),
     *_degradation('resize_range', RANGE, 'range of the random resize factor'),
@@ -233,7 +234,7 @@ TABLE = [
     *_kernel('betap_range', RANGE, 'range of the plateau beta'),
     *_kernel('sinc_prob', PROBABILITY, 'probability of a sinc kernel instead'),
     Option('datasets:*', 'final_sinc_prob', PROBABILITY, 'probability of the final sinc filter',
-           readers=('RealESRGANDataset',), source='Real-ESRGAN `train_realesrgan_x4plus.yml`, same key'),
+           readers=('RealESRGANDataset',), required=True, source='Real-ESRGAN `train_realesrgan_x4plus.yml`, same key'),
     Option('datasets:*:io_backend', 'type', Choice(('disk', 'lmdb')),
            'disk: a folder of images; lmdb: a `<name>.lmdb` folder made by `fasrgan-create-lmdb`', required=True),
 

@@ -9,6 +9,8 @@ from os import path as osp
 from .errors import UserError
 
 PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: the JSON Schema of option files, in the options folder (made by tools/generate_option_docs.py)
+SCHEMA = 'options.schema.json'
 CANDIDATES = (osp.join(PACKAGE_DIR, 'options'), osp.join(osp.dirname(PACKAGE_DIR), 'options'))
 
 
