@@ -16,6 +16,8 @@ import os
 import shutil
 from pathlib import Path
 
+from fasrgan_basicsr.utils.locks import lock_folder
+
 from .common import PrepError, info, parallel_map, warn
 
 PARAMS_FILE = '.prep_params.json'
@@ -226,6 +228,7 @@ class StagedOutput:
 
     def __enter__(self):
         refuse_existing(self.final, self.overwrite)
+        lock_folder(self.final, 'preparation step')  # a second step writing it is refused while this one lives
         self.resumed = open_partial(self.partial, self.params)
         if self.params is None and self.create:
             self.partial.mkdir()
@@ -286,6 +289,7 @@ class Workspace:
         self.resumed = False
 
     def __enter__(self):
+        lock_folder(self.path, 'preparation step')  # a second step of the same outputs is refused while this lives
         self.resumed = open_partial(self.path, self.params)
         return self
 

@@ -24,7 +24,7 @@ from basicsr.utils.dist_util import get_dist_info
 
 from fasrgan_basicsr.compat import init_dist  # BasicSR's assumes CUDA
 from fasrgan_basicsr.utils.errors import UserError
-from fasrgan_basicsr.utils.option_file import OptionLoader, read_option_file
+from fasrgan_basicsr.utils.option_file import load_text, read_option_file
 from fasrgan_basicsr.utils.run_root import add_root_argument
 
 from .options_check import check_essentials
@@ -72,7 +72,7 @@ def apply_overrides(opt, overrides, opt_file):
         if not sep or not keys.strip():
             raise UserError(f'--force_yml {entry}: expected key:subkey=value.')
         try:
-            value = yaml.load(text.strip(), Loader=OptionLoader) if text.strip() else None  # noqa: S506
+            value = load_text(text.strip()) if text.strip() else None
         except yaml.YAMLError as err:
             raise UserError(f'--force_yml {entry}: value is not a YAML scalar or list ({err}).') from None
         *parents, last = [k.strip() for k in keys.split(':')]

@@ -182,7 +182,7 @@ def _check_datasets(opt, problems):
         problems.extend(preflight(phase, dataset))
 
 
-def _build_on_meta(net_opt):
+def build_on_meta(net_opt):
     """``net_opt``'s network with shapes only (no memory, no initialisation cost, nothing logged), or None."""
     kwargs = {k: v for k, v in net_opt.items() if k != 'type'}
     try:
@@ -204,19 +204,35 @@ def _check_pretrained_paths(opt, problems):
     for key, path in paths.items():
         if not key.startswith('pretrain_network') or path is None:
             continue
-        if not os.path.isfile(path):
+        if not os.path.lexists(path):
             problems.append(f'path:{key}: {path!r} does not exist (train the run it comes from first, or set ~).')
             continue
         net_name = key[len('pretrain_'):]  # network_g, network_d, ...
         param_key = paths.get(f'param_key_{net_name[len("network_"):]}', 'params')
         try:
             state, _ = find_state_dict(path, (param_key, 'params') if param_key is not None else ())
-            net = _build_on_meta(opt[net_name]) if isinstance(opt.get(net_name), dict) else None
+            net = build_on_meta(opt[net_name]) if isinstance(opt.get(net_name), dict) else None
             if net is not None:
                 fit_state_dict(net, state, path, paths.get(f'strict_load_{net_name[len("network_"):]}', True),
                                f'{net_name} ({opt[net_name]["type"]})')
         except CheckpointError as err:
             problems.append(f'path:{key}: {err}')
+
+
+def _check_untrained_networks(opt, problems):
+    """A test of a network with weights but no ``pretrain_network_*`` would score its random initialisation: refused
+    unless ``path:allow_random_init`` says so (weight-free networks, such as ``Bicubic``, need nothing)."""
+    paths = opt.get('path') or {}
+    if opt.get('is_train', True) or paths.get('allow_random_init'):
+        return
+    for net_name in (k for k in opt if k.startswith('network_') and isinstance(opt[k], dict)):
+        if paths.get(f'pretrain_{net_name}') is not None:
+            continue
+        net = build_on_meta(opt[net_name])
+        if net is not None and sum(p.numel() for p in net.parameters()) > 0:
+            problems.append(f'path:pretrain_{net_name}: not set, so the test would score a randomly initialised '
+                            f'{opt[net_name]["type"]}; give its checkpoint, or set path:allow_random_init: true to '
+                            'test the initialisation on purpose.')
 
 
 def _check_device(opt, problems):
@@ -322,6 +338,7 @@ def check_options(opt, opt_file=None):
     _check_device(opt, problems)
     _check_datasets(opt, problems)
     _check_pretrained_paths(opt, problems)
+    _check_untrained_networks(opt, problems)
     _check_discriminator_input(opt, problems)
     _check_training_pair_pool(opt, problems)
     if not problems:  # may download VGG19's weights: only for an otherwise good option file

@@ -35,10 +35,12 @@ from basicsr.models.base_model import BaseModel
 from basicsr.utils import get_root_logger
 from basicsr.utils.dist_util import master_only
 
-from fasrgan_basicsr.utils import distributed, rng_state
+from fasrgan_basicsr.utils import distributed, early_warnings, rng_state
 from fasrgan_basicsr.utils.checkpoint import atomic_torch_save, remove_orphan_temporaries
 from fasrgan_basicsr.utils.divergence import DivergenceError, divergence_message
 from fasrgan_basicsr.utils.early_warnings import take_pending
+
+from .resume_check import check_resumable, continue_elsewhere, refuse_unresumable_run, run_signature
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -94,6 +96,7 @@ def save_training_state(self, epoch, current_iter):
         'optimizers': [o.state_dict() for o in self.optimizers],
         'schedulers': [s.state_dict() for s in self.schedulers],
         'rng': rng_state.capture(),
+        'run': run_signature(self.opt),  # what a resume checks it continues (resume_check.py)
     }
     if hasattr(self, 'queue_lr'):  # Real-ESRGAN's training-pair pool: part of what the next batches are
         state['training_pair_pool'] = {'lq': _pool_tensor(self.queue_lr), 'gt': _pool_tensor(self.queue_gt),
@@ -147,6 +150,11 @@ def _wrap_load_resume_state(load_resume_state):
     @functools.wraps(load_resume_state)
     def wrapped(opt):
         state = load_resume_state(opt)
+        if state is None and opt.get('auto_resume'):
+            refuse_unresumable_run(opt, [m for m in early_warnings.PENDING_LOG if m.startswith('skipping ')])
+        if state is not None:  # before BasicSR archives or builds anything
+            check_resumable(opt, state, opt['path']['resume_state'])
+            continue_elsewhere(opt, state, opt['path']['resume_state'])
         SESSION.pending_resume = state
         SESSION.iter = SESSION.start_iter = state['iter'] if state else 0
         return state

@@ -18,6 +18,7 @@ import basicsr.train
 from fasrgan_basicsr.utils.checkpoint import weights_only_loading
 from fasrgan_basicsr.utils.divergence import DivergenceError
 from fasrgan_basicsr.utils.errors import UserError, describe_os_error
+from fasrgan_basicsr.utils.locks import lock_folder
 from fasrgan_basicsr.utils.run_root import add_root_argument, enter_root
 
 from . import dataset_check, resilience
@@ -26,9 +27,14 @@ from .options_check import check_options
 
 
 def checked_parse_options(root_path, is_train=True, argv=None):
-    """:func:`parse_options`, then every check of :func:`check_options`, before any work starts."""
+    """:func:`parse_options`, then every check of :func:`check_options`, before any work starts; then the run's
+    folder (``experiments/<name>`` or ``results/<name>``) is locked for this process (:mod:`~fasrgan_basicsr.utils.
+    locks`): a second run under the same name is refused while this one lives."""
     opt, args = parse_options(root_path, is_train=is_train, argv=argv)
     check_options(opt, args.opt)
+    if opt.get('rank', 0) == 0:
+        run_folder = opt['path']['experiments_root' if is_train else 'results_root']
+        lock_folder(run_folder, 'training run' if is_train else 'test run')
     return opt, args
 
 

@@ -19,6 +19,7 @@ import warnings
 import torch
 
 from .errors import UserError
+from .files import regular_file_problem
 
 PARAM_KEYS = ('params_ema', 'params')
 #: temporary files of :func:`atomic_torch_save`: ``.<final name>.<random hex>.tmp``
@@ -50,16 +51,48 @@ def weights_only_loading():
                 os.environ[key] = value
 
 
+def file_format(path):
+    """What the first bytes of ``path`` say it is: ``'torch'`` (zip or pickle), ``'safetensors'``, ``'onnx'`` or
+    ``'unknown'``."""
+    with open(path, 'rb') as f:
+        head = f.read(16)
+    if head.startswith(b'PK\x03\x04') or head[:1] == b'\x80':
+        return 'torch'
+    if len(head) >= 9 and head[8:9] == b'{' and int.from_bytes(head[:8], 'little') < os.path.getsize(path):
+        return 'safetensors'
+    if path.lower().endswith('.onnx') or head[:1] == b'\x08':  # ONNX: a protobuf whose first field is ir_version
+        return 'onnx'
+    return 'unknown'
+
+
 def torch_load(path, map_location='cpu', mmap=False):
-    """``torch.load(path, weights_only=True)`` with errors that name the file and the cause."""
-    if not os.path.isfile(path):
-        raise CheckpointError(f'{path}: no such checkpoint file.' if not os.path.exists(path) else
-                              f'{path}: is a folder, not a checkpoint file.')
+    """``torch.load(path, weights_only=True)`` with errors that name the file and the cause.
+
+    A ``.safetensors`` file (what ``fasrgan-export`` writes) is read as its dict of tensors. Only regular files are
+    read (a named pipe would block).
+    """
+    problem = regular_file_problem(path, 'checkpoint file')
+    if problem:
+        raise CheckpointError(problem)
+    kind = file_format(path)
+    if kind == 'safetensors':
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+        try:
+            return load_file(path, device=str(map_location) if isinstance(map_location, (str, torch.device)) else 'cpu')
+        except (SafetensorError, OSError, ValueError) as err:
+            raise CheckpointError(f'{path}: not a readable safetensors file ({err}).') from err
+    if kind == 'onnx':
+        raise CheckpointError(f'{path}: an ONNX model, not a PyTorch checkpoint; ONNX files run in onnxruntime. Give '
+                              'the generator checkpoint (.pth, or the .safetensors exported beside it).')
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols of refused files: the error says it
             warnings.simplefilter('ignore')
             return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as err:
+        if kind == 'unknown':  # not torch's zip or pickle at all: its bytes are no pickle of objects either
+            raise CheckpointError(f'{path}: not a PyTorch checkpoint (neither torch\'s zip nor pickle format, nor '
+                                  'safetensors).') from err
         raise CheckpointError(f'{path}: refused — it holds pickled objects that weights-only loading does not allow '
                               f'(loading it could run arbitrary code). Only tensors, numbers, strings and containers '
                               f'are accepted.') from err
@@ -131,6 +164,11 @@ def find_state_dict(path, param_keys=PARAM_KEYS):
     if not state or not all(torch.is_tensor(v) for v in state.values()):
         raise CheckpointError(f'{path}: has no network weights under {", ".join(param_keys) or "its top level"}'
                               f'{" or at its top level" if param_keys else ""} (keys: {", ".join(map(str, ckpt))}).')
+    broken = [k for k, v in state.items() if v.is_floating_point() and v.device.type != 'meta'
+              and not torch.isfinite(v).all()]
+    if broken:
+        raise CheckpointError(f'{path}: {len(broken)} of its {len(state)} tensors hold NaN or infinite values, e.g. '
+                              f'{broken[0]} (a diverged run?); refused — it would give black images and NaN graphs.')
     return state, used
 
 

@@ -1,6 +1,7 @@
 """Writing a file so that its final path is complete or untouched: a temporary name, flushed, then renamed."""
 import os
 import secrets
+import stat
 from os import path as osp
 
 #: temporary files of :func:`atomic_write_bytes`: ``.<final name>.<random hex>.tmp``
@@ -32,3 +33,38 @@ def atomic_write_bytes(path, data):
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
+
+
+def file_kind(path):
+    """What ``path`` is, following symbolic links: ``'file'``, ``'folder'``, ``'named pipe (FIFO)'``,
+    ``'device'``, ``'socket'``, ``'broken symbolic link'`` or ``'missing'``."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return 'broken symbolic link' if osp.islink(path) else 'missing'
+    except OSError:
+        return 'unreadable'
+    if stat.S_ISREG(mode):
+        return 'file'
+    if stat.S_ISDIR(mode):
+        return 'folder'
+    if stat.S_ISFIFO(mode):
+        return 'named pipe (FIFO)'
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return 'device'
+    if stat.S_ISSOCK(mode):
+        return 'socket'
+    return 'special file'
+
+
+def regular_file_problem(path, what='regular file'):
+    """Why ``path`` is not a regular file to read as a ``what`` (one line naming it), or None when it is one.
+
+    A named pipe or a device would block a reader or never end (``/dev/zero``), so only regular files are read.
+    """
+    kind = file_kind(path)
+    if kind == 'file':
+        return None
+    if kind == 'missing':
+        return f'{path}: no such {what}.'
+    return f'{path}: is a {kind}, not a {what}.'

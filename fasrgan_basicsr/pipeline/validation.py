@@ -1,0 +1,69 @@
+"""Validation and testing that never record a wrong number and never lose a write error.
+
+:func:`install` (the training and test runners call it) changes three things of BasicSR's validation:
+
+- **A metric that cannot be computed is named, never recorded as a best.** BasicSR sums each metric over the images
+  and keeps the best mean; a NaN (an image smaller than the metric's border crop, a missing optional package) made
+  the log say ``Best: -inf``. A non-finite mean is logged as an error naming the dataset and the metric, and the
+  best is left as it was. (Before any work, the option check refuses images smaller than a metric's crop.)
+- **Images are written whole or reported.** BasicSR's ``imwrite`` ignored what OpenCV says; here the image is
+  encoded in memory and written through a temporary file, so a full disk is an ``OSError`` naming the file (the
+  runner reports it in one line) and no truncated image is left.
+- **A log file that cannot be written stops the run.** Python's logging prints a traceback per failed record and
+  goes on; the run's file handler raises instead, so a full disk during validation ends the run in one line.
+"""
+import logging
+import math
+
+import basicsr.models.sr_model as sr_model
+import cv2
+from basicsr.models.sr_model import SRModel
+from basicsr.utils import get_root_logger
+
+from fasrgan_basicsr.utils.files import atomic_write_bytes
+
+_ORIGINAL = {}
+
+
+def update_best_metric_result(self, dataset_name, metric, val, current_iter):
+    """``SRModel._update_best_metric_result`` that records no non-finite value (it names it instead)."""
+    if not math.isfinite(val):
+        get_root_logger().error(f'{dataset_name}: {metric} is {val} (it could not be computed on some image: an image '
+                                'smaller than its crop_border, or a metric whose package or weights are missing); '
+                                'not recorded as a best.')
+        return
+    return _ORIGINAL['update_best'](self, dataset_name, metric, val, current_iter)
+
+
+def imwrite(img, file_path, params=None, auto_mkdir=True):
+    """BasicSR's ``imwrite`` written whole or not at all: encoded in memory, then written atomically."""
+    import os
+    from os import path as osp
+
+    if auto_mkdir:
+        os.makedirs(osp.dirname(osp.abspath(file_path)), exist_ok=True)
+    ok, encoded = cv2.imencode(osp.splitext(file_path)[1], img, params or [])
+    if not ok:
+        raise OSError(f'{file_path}: OpenCV could not encode the image.')
+    atomic_write_bytes(file_path, encoded.tobytes())
+
+
+def _raise_logging_error(record):
+    """A log record the run's file handler could not write: raise what went wrong (a full disk names its file)."""
+    raise  # noqa: PLE0704  (called by logging.Handler.handle inside its except block)
+
+
+def raise_on_log_errors():
+    """Make the run's log file handlers raise their write errors (call once the run's log file is open)."""
+    for handler in logging.getLogger('basicsr').handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handleError = _raise_logging_error
+
+
+def install():
+    """Install the validation fixes for this process (idempotent)."""
+    if _ORIGINAL:
+        return
+    _ORIGINAL['update_best'] = SRModel._update_best_metric_result
+    SRModel._update_best_metric_result = update_best_metric_result
+    sr_model.imwrite = imwrite
