@@ -18,6 +18,7 @@ COMMANDS = {
     'fasrgan-test': 'test:main',
     'fasrgan-infer': 'inference:run',
     'fasrgan-export': 'export:run',
+    'fasrgan-join-fs': 'join_fs:run',
     'fasrgan-score': 'score_outputs:run',
     'fasrgan-collect': 'collect_results:run',
     'fasrgan-recognize': 'object_recognition:run',

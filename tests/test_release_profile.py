@@ -117,8 +117,14 @@ def test_stacked_generator_is_not_passed_off_as_an_rrdbnet(tmp_path):
     net = FsRRDBNet(num_shared_block=1, num_block=1, layout='stacked', **TINY)
     path = tmp_path / 'net_g.pth'
     torch.save({'params': net.state_dict()}, path)
+    from fasrgan_basicsr.interop import spandrel as support
+    ours = {arch().id for arch in support.ARCHITECTURES}
+    own = spandrel.ArchRegistry()  # spandrel's own architectures (whatever another test installed globally)
+    own.add(*[a for a in spandrel.MAIN_REGISTRY.architectures() if a.architecture.id not in ours])
     with pytest.raises(spandrel.UnsupportedModelError):
-        spandrel.ModelLoader().load_from_file(str(path))
+        spandrel.ModelLoader(registry=own).load_from_file(str(path))
+    support.install(own)  # this project's architectures: it loads as what it is
+    assert spandrel.ModelLoader(registry=own).load_from_file(str(path)).architecture.id == 'FsRRDBNet'
     export = [sys.executable, '-m', 'fasrgan_basicsr.cli.export', '-i', str(path), '-o', str(tmp_path / 'o')]
     refused = subprocess.run(export + ['--format', 'pth'], capture_output=True, text=True)
     assert refused.returncode == 2 and not (tmp_path / 'o').exists()
