@@ -21,6 +21,7 @@ COMMANDS = {
     'fasrgan-join-fs': 'join_fs:run',
     'fasrgan-score': 'score_outputs:run',
     'fasrgan-collect': 'collect_results:run',
+    'fasrgan-table1': 'table1:run',
     'fasrgan-recognize': 'object_recognition:run',
     'fasrgan-score-map': 'visualize_score_map:run',
     'fasrgan-features': 'visualize_features:run',
@@ -65,7 +66,8 @@ setup(
     ],
     packages=find_packages(include=['fasrgan_basicsr', 'fasrgan_basicsr.*']) + ['fasrgan_basicsr.options'],
     package_dir={'fasrgan_basicsr.options': 'options'},
-    package_data={'fasrgan_basicsr.options': ['*.yml', '*.json', '**/*.yml']},
+    package_data={'fasrgan_basicsr.options': ['*.yml', '*.json', '**/*.yml'],
+                  'fasrgan_basicsr.evaluation': ['published_table1.yml']},
     entry_points={'console_scripts': [f'{name} = fasrgan_basicsr.cli.{target}' for name, target in COMMANDS.items()]},
     install_requires=[
         'basicsr==1.4.2',
