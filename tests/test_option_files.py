@@ -17,7 +17,7 @@ TRAIN_NAMES = {yaml.safe_load(f.read_text())['name'] for f in FILES if f.name.st
 BENCHMARK_SETS = 'Set5|Set14|BSD100|Urban100|Manga109|DIV2K_val|PIRM_val|PIRM_test'
 #: the folders and LMDBs datasets_prep/ (and the demo) write: a dataroot elsewhere is a typo
 PREPARED = re.compile(rf'datasets/(benchmarks/({BENCHMARK_SETS})/(HR|LR_bicubic/X4)'
-                      r'|DIV2K/DIV2K_train_(HR|LR_bicubic_X4)_sub\.lmdb'
+                      r'|DIV2K(_authors_release)?/DIV2K_train_(HR|LR_bicubic_X4)_sub\.lmdb'
                       r'|DIV2K_realesrgan'
                       r'|RealSR_V3/(test/(HR|LR_x4)|train_(HR|LR_x4)_sub\.lmdb)'
                       r'|demo/((train|val)/(HR|LR_bicubic/X4)|realworld(/val/(HR|LQ))?))')
