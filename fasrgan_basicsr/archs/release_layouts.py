@@ -126,7 +126,8 @@ def describe(found):
                 if kind == 'rrdb' else
                 "the authors' release Fs generator part (RRDBNet_G, old ESRGAN layout: "
                 f"{found['num_in_ch']}-channel input from the shared extractor, ")
-        return what + f"{found['num_block']} RRDBs, {found['num_feat']} features, ×{2 ** ups})"
+        return what + f"{found['num_block']} RRDB{'s' if found['num_block'] != 1 else ''}, {found['num_feat']} " \
+                      f"features, ×{2 ** ups})"
     if kind == 'rrdb_e':
         return (f"the authors' release shared feature extractor (model_ex, Fs-SRGAN / FA+Fs-SRGAN *_E.pth: "
                 f"{found['num_block']} RRDB{'s' if found['num_block'] > 1 else ''}, {found['num_feat']} features)")

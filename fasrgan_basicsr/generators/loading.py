@@ -31,7 +31,7 @@ import re
 
 from basicsr.archs import build_network
 
-from fasrgan_basicsr.utils.checkpoint import describe_foreign, load_network, load_state_dict
+from fasrgan_basicsr.utils.checkpoint import ForeignLayoutError, describe_foreign, load_network, load_state_dict
 from fasrgan_basicsr.utils.errors import UserError
 
 GENERATOR_ARCHS = ('RRDBNet', 'FsRRDBNet', 'MSRResNet', 'FsMSRResNet', 'ReleaseSRResNet', 'Bicubic')
@@ -176,6 +176,8 @@ def load_generator(model_path=None, arch=None, param_keys=('params_ema', 'params
         raise NotAGeneratorError(f'--arch {arch} needs a checkpoint (--model_path).')
     try:
         state = load_state_dict(model_path, param_keys)
+    except ForeignLayoutError as err:  # says what the file is and what to do with it
+        raise NotAGeneratorError(str(err)) from err
     except ValueError as err:
         raise NotAGeneratorError(f'{err} Expected a generator checkpoint of this project (net_g_*.pth).') from err
     opt = generator_options(state, arch, model_path)

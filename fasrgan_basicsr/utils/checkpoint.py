@@ -35,6 +35,10 @@ class CheckpointError(UserError):
     """A checkpoint that cannot be used (missing, unreadable, unsafe, or not fitting its network); names the file."""
 
 
+class ForeignLayoutError(CheckpointError):
+    """A checkpoint of a registered foreign layout that cannot be loaded as it is; says what it is and what to do."""
+
+
 @contextlib.contextmanager
 def weights_only_loading():
     """Within this block every ``torch.load`` is weights-only, even where a library passes ``weights_only=False``.
@@ -159,11 +163,11 @@ def read_weights(path, param_keys=PARAM_KEYS, convert=True):
     layout = state_layouts.identify(state)
     if layout is not None and convert:
         if layout.to_project is None:
-            raise CheckpointError(f'{path}: {layout.description}, not loadable on its own; {layout.advice}')
+            raise ForeignLayoutError(f'{path}: {layout.description}, not loadable on its own; {layout.advice}')
         try:
             state = layout.to_project(state)
         except (ValueError, KeyError, IndexError) as err:
-            raise CheckpointError(f'{path}: {layout.description}, which cannot be loaded here: {err}') from err
+            raise ForeignLayoutError(f'{path}: {layout.description}, which cannot be loaded here: {err}.') from err
     return StoredWeights(state, used, layout)
 
 
