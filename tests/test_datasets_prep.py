@@ -261,8 +261,13 @@ def test_every_script_has_help_and_the_common_flags(script):
 
 
 def test_default_paths_are_the_agreed_ones():
-    args = cli_prepare_div2k.build_parser().parse_args([])
-    assert (args.input, args.output, args.scales) == ('datasets/DIV2K/DIV2K_train_HR', 'datasets/DIV2K', [4])
+    args = cli_prepare_div2k.parse_args([])
+    assert (args.input, args.output, args.scales, args.thresh_size) == ('datasets/DIV2K/DIV2K_train_HR',
+                                                                        'datasets/DIV2K', [4], 0)
+    release = cli_prepare_div2k.parse_args(['--profile', 'authors_release'])  # extract_subimgs_single.py: 48
+    assert (release.input, release.output, release.thresh_size) == ('datasets/DIV2K/DIV2K_train_HR',
+                                                                    'datasets/DIV2K_authors_release', 48)
+    assert cli_prepare_div2k.parse_args(['--profile', 'authors_release', '--thresh-size', '0']).thresh_size == 0
     assert [str(p) for p in prepare_div2k.output_paths(args.output, [2, 3, 4], False).values()] == [
         'datasets/DIV2K/DIV2K_train_HR_sub.lmdb', 'datasets/DIV2K/DIV2K_train_LR_bicubic_X2_sub.lmdb',
         'datasets/DIV2K/DIV2K_train_LR_bicubic_X3_sub.lmdb', 'datasets/DIV2K/DIV2K_train_LR_bicubic_X4_sub.lmdb']
@@ -275,13 +280,15 @@ def test_default_paths_are_the_agreed_ones():
 
 def test_option_files_read_only_paths_these_scripts_write():
     """Every DIV2K, benchmark and RealSR path in options/*.yml is one that a script here writes by default."""
-    written = {str(p) for p in prepare_div2k.output_paths('datasets/DIV2K', [2, 3, 4], True).values()}
+    written = {str(p) for profile in prepare_div2k.PROFILES.values()
+               for p in prepare_div2k.output_paths(profile['output'], [2, 3, 4], True).values()}
     for name in prepare_benchmarks.BENCHMARKS:
         written |= {f'datasets/benchmarks/{name}/{p}' for p in ('HR', 'LR_bicubic/X4', 'HR.lmdb',
                                                                 'LR_bicubic_X4.lmdb')}
     written |= {f'datasets/RealSR_V3/{p}' for p in ('test/HR', 'test/LR_x4', 'train_HR_sub.lmdb',
                                                     'train_LR_x4_sub.lmdb')}
-    used, ours = set(), ('datasets/DIV2K/', 'datasets/benchmarks/', 'datasets/RealSR_V3/')
+    used, ours = set(), ('datasets/DIV2K/', 'datasets/DIV2K_authors_release/', 'datasets/benchmarks/',
+                         'datasets/RealSR_V3/')
     for option_file in sorted((ROOT / 'options').rglob('*.yml')):
         for dataset in (yaml.safe_load(option_file.read_text()) or {}).get('datasets', {}).values():
             used |= {v for k, v in dataset.items() if k.startswith('dataroot') and str(v).startswith(ours)}

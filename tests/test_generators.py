@@ -119,12 +119,12 @@ def test_what_is_not_a_generator_is_described(keys, said):
     with pytest.raises(NotAGeneratorError) as caught:
         generator_options({k: zeros(1) for k in keys}, path='x.pth')
     assert str(caught.value) == f'x.pth: not a generator of this project (RRDBNet, FsRRDBNet, MSRResNet, ' \
-                                f'FsMSRResNet); {said}.'
+                                f'FsMSRResNet, ReleaseSRResNet); {said}.'
 
 
 def test_a_forced_arch_must_be_one_of_the_generators():
     with pytest.raises(NotAGeneratorError, match=r"^x.pth: --arch 'UNet' is not one of RRDBNet, FsRRDBNet, MSRResNet, "
-                                                 r"FsMSRResNet, Bicubic\.$"):
+                                                 r"FsMSRResNet, ReleaseSRResNet, Bicubic\.$"):
         generator_options({}, arch='UNet', path='x.pth')
     with pytest.raises(NotAGeneratorError, match=r"^checkpoint: its weights do not fit a RRDBNet \('conv_first"):
         generator_options({'conv_last.weight': zeros(3, 8, 3, 3)}, arch='RRDBNet')

@@ -17,12 +17,17 @@ TRAIN_NAMES = {yaml.safe_load(f.read_text())['name'] for f in FILES if f.name.st
 BENCHMARK_SETS = 'Set5|Set14|BSD100|Urban100|Manga109|DIV2K_val|PIRM_val|PIRM_test'
 #: the folders and LMDBs datasets_prep/ (and the demo) write: a dataroot elsewhere is a typo
 PREPARED = re.compile(rf'datasets/(benchmarks/({BENCHMARK_SETS})/(HR|LR_bicubic/X4)'
-                      r'|DIV2K/DIV2K_train_(HR|LR_bicubic_X4)_sub\.lmdb'
+                      r'|DIV2K(_authors_release)?/DIV2K_train_(HR|LR_bicubic_X4)_sub\.lmdb'
                       r'|DIV2K_realesrgan'
                       r'|RealSR_V3/(test/(HR|LR_x4)|train_(HR|LR_x4)_sub\.lmdb)'
                       r'|demo/((train|val)/(HR|LR_bicubic/X4)|realworld(/val/(HR|LQ))?))')
 PRODUCED = re.compile(r"path:pretrain_network_[gd]: 'experiments/(?P<name>[^/]+)/models/net_[gd]_latest\.pth' "
                       r'does not exist')
+#: the authors' released weights, where docs/authors_models.md puts them (downloaded, or joined by fasrgan-join-fs)
+RELEASE_WEIGHTS = {'FASRGAN_G.pth': 'FASRGAN', 'FsSRGAN_joined.pth': 'FsSRGAN', 'FAFsSRGAN_joined.pth': 'FAFsSRGAN',
+                   'RRDB_ESRGAN_x4.pth': 'ESRGAN'}
+DOWNLOADED = re.compile(r"path:pretrain_network_g: 'experiments/pretrained_models/release/(?P<file>[^/']+)' "
+                        r'does not exist')
 
 
 def acceptable_here(problem):
@@ -33,6 +38,9 @@ def acceptable_here(problem):
     produced = PRODUCED.match(problem)
     if produced:
         return produced.group('name') in TRAIN_NAMES
+    downloaded = DOWNLOADED.match(problem)
+    if downloaded:
+        return downloaded.group('file') in RELEASE_WEIGHTS
     return problem.startswith('num_gpu: 1, but this machine has no CUDA GPU')
 
 
@@ -44,6 +52,10 @@ def test_acceptable_here_rejects_typos():
                            "not exist (train it).")
     assert not acceptable_here("path:pretrain_network_g: 'experiments/FASRGAN_x4_DIV2k/models/net_g_latest.pth' "
                                "does not exist (train it).")
+    assert acceptable_here("path:pretrain_network_g: 'experiments/pretrained_models/release/FASRGAN_G.pth' does not "
+                           "exist (x).")
+    assert not acceptable_here("path:pretrain_network_g: 'experiments/pretrained_models/release/FASRGAN.pth' does "
+                               "not exist (x).")
 
 
 def load(name):
@@ -144,6 +156,14 @@ def test_feature_sharing_files_have_the_paper_settings():
         'FsMSRResNet', 1, 13)
 
 
+_RRDB23 = dict(type='RRDBNet', num_in_ch=3, num_out_ch=3, num_feat=64, num_block=23, num_grow_ch=32)
+#: the release's generators: RRDB_net with "nb": 23 (test_FASRGAN.json; ESRGAN's own), model_ex + RRDBNet_G with
+#: "nb" 1 + 16 (test_FsSRGAN.json) and 2 + 15 (train_FAFs_SRGAN.json)
+RELEASE_NETWORKS = {'FASRGAN': _RRDB23, 'ESRGAN': _RRDB23, **{
+    name: dict(type='FsRRDBNet', num_in_ch=3, num_out_ch=3, num_feat=64, num_shared_block=e, num_block=g,
+               num_grow_ch=32, layout='stacked') for name, e, g in (('FsSRGAN', 1, 16), ('FAFsSRGAN', 2, 15))}}
+
+
 @pytest.mark.parametrize('path', sorted((OPTIONS / 'test').rglob('test_*.yml')),
                          ids=lambda p: str(p.relative_to(OPTIONS / 'test')))
 def test_test_files_load_the_generator_their_training_file_trains(path):
@@ -156,11 +176,18 @@ def test_test_files_load_the_generator_their_training_file_trains(path):
     else:
         assert names == (['RealSR_V3_test'] if path.parent.name == 'RealSR_V3' else
                          ['Set5', 'Set14', 'BSD100', 'Urban100', 'Manga109', 'DIV2K_val', 'PIRM_val', 'PIRM_test'])
-        assert {'psnr', 'ssim', 'lpips', 'niqe', 'rmse'} <= set(test['val']['metrics'])
+        distortion = 'mse' if path.parent.name == 'authors_protocol' else 'rmse'  # the release's RMSE: √ mean MSE
+        assert {'psnr', 'ssim', 'lpips', 'niqe', distortion} <= set(test['val']['metrics'])
     if test['network_g']['type'] == 'Bicubic':
         assert test['path']['pretrain_network_g'] is None
         return
-    exp = test['path']['pretrain_network_g'].split('/')[1]
+    weights = test['path']['pretrain_network_g']
+    if weights.startswith('experiments/pretrained_models/release/'):  # the release's own: its published sizes
+        model = RELEASE_WEIGHTS[weights.rsplit('/', 1)[1]]
+        assert test['network_g'] == RELEASE_NETWORKS[model]
+        assert test['name'] == f'{model}_x4_release_weights_authors_protocol'
+        return
+    exp = weights.split('/')[1]
     trains = [load(p.relative_to(OPTIONS)) for p in OPTIONS.rglob('train_*.yml')]
     train = next(t for t in trains if t['name'] == exp)
     def built(net):  # how the weights are initialised does not matter to a network that loads a checkpoint

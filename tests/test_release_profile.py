@@ -117,8 +117,14 @@ def test_stacked_generator_is_not_passed_off_as_an_rrdbnet(tmp_path):
     net = FsRRDBNet(num_shared_block=1, num_block=1, layout='stacked', **TINY)
     path = tmp_path / 'net_g.pth'
     torch.save({'params': net.state_dict()}, path)
+    from fasrgan_basicsr.interop import spandrel as support
+    ours = {arch().id for arch in support.ARCHITECTURES}
+    own = spandrel.ArchRegistry()  # spandrel's own architectures (whatever another test installed globally)
+    own.add(*[a for a in spandrel.MAIN_REGISTRY.architectures() if a.architecture.id not in ours])
     with pytest.raises(spandrel.UnsupportedModelError):
-        spandrel.ModelLoader().load_from_file(str(path))
+        spandrel.ModelLoader(registry=own).load_from_file(str(path))
+    support.install(own)  # this project's architectures: it loads as what it is
+    assert spandrel.ModelLoader(registry=own).load_from_file(str(path)).architecture.id == 'FsRRDBNet'
     export = [sys.executable, '-m', 'fasrgan_basicsr.cli.export', '-i', str(path), '-o', str(tmp_path / 'o')]
     refused = subprocess.run(export + ['--format', 'pth'], capture_output=True, text=True)
     assert refused.returncode == 2 and not (tmp_path / 'o').exists()
@@ -190,7 +196,8 @@ def load(name):
 def test_release_option_files_hold_the_released_values():
     fa, fs, fafs, pre = (load(f'train_{n}_x4.yml') for n in ('FASRGAN', 'FsSRGAN', 'FAFsSRGAN', 'FsRRDBNet_PSNR'))
     for opt in (fa, fs, fafs):
-        assert opt['train']['scheduler']['milestones'] == [50000, 100000, 200000, 300000]
+        assert opt['train']['scheduler']['milestones'] == [49999, 99999, 199999, 299999]  # "lr_steps" - 1
+        assert opt['train']['batchnorm_updates'] == 'release'
         assert opt['train']['total_iter'] == 500000 and opt['train']['ema_decay'] == 0
         assert opt['network_d']['weight_init'] == 'kaiming'
     assert fa['train']['attention_opt']['loss_weight'] == 5e-2 and fa['network_d']['bn_eps_as_channels'] is True
@@ -200,7 +207,9 @@ def test_release_option_files_hold_the_released_values():
     assert fafs['train']['optim_g']['lr'] == fafs['train']['optim_d']['lr'] == 2.5e-5
     assert fafs['train']['attention_opt']['loss_weight'] == 1e-2 and fafs['network_d']['bn_eps_as_channels']
     assert pre['datasets']['train']['gt_size'] == 192 and pre['train']['optim_g']['lr'] == 2e-4
-    assert pre['train']['scheduler']['milestones'] == [50000, 100000, 200000, 600000, 800000]
+    assert pre['train']['scheduler']['milestones'] == [49999, 99999, 199999, 599999, 799999]
+    for opt in (fa, fs, fafs, pre):  # sub-images of the release's extract_subimgs_single.py (thresh_sz 48)
+        assert opt['datasets']['train']['dataroot_gt'].startswith('datasets/DIV2K_authors_release/')
     assert fs['path']['pretrain_network_g'] == f'experiments/{pre["name"]}/models/net_g_latest.pth'
     for opt in (fs, fafs, pre):
         assert opt['network_g']['layout'] == 'stacked' and opt['network_g']['weight_init'] == 'kaiming'
@@ -246,3 +255,118 @@ def test_release_option_file_trains_through_the_real_entry_point(tmp_path, tiny_
     assert 'conv_entry.weight' in g and 'extractor.body.1.rdb3.conv5.weight' in g  # stacked, E2
     d = torch.load(models / 'net_d_2.pth', weights_only=True)['params']
     assert 'enc1.1.running_var' in d
+
+
+# ------------------------------------------------------------------ BatchNorm running statistics
+def bn_buffers(net):
+    return {k: v.detach().clone() for k, v in net.state_dict().items()
+            if k.endswith(('running_mean', 'running_var', 'num_batches_tracked'))}
+
+
+def release_bookkeeping(net_d, real, fake):
+    """What the release's FASRGAN step does to the discriminator's BatchNorm buffers: D(fake), D(real) in its generator
+    step, D(real), D(fake) in its discriminator step, all in train mode (models/FASRGAN_model.py)."""
+    with torch.no_grad():
+        for batch in (fake, real, real, fake):
+            net_d.train()(batch)
+    return bn_buffers(net_d)
+
+
+def test_release_momenta_make_two_updates_land_where_four_do():
+    from fasrgan_basicsr.models.gan_step import release_batchnorm_momenta
+    for m in (0.1, 0.01, 0.5):
+        x, r, f = torch.rand(3, 8, dtype=torch.float64)
+        four = x
+        for batch in (f, r, r, f):
+            four = (1 - m) * four + m * batch
+        a, b = release_batchnorm_momenta(m)
+        two = (1 - b) * ((1 - a) * x + a * r) + b * f
+        assert torch.allclose(two, four, atol=1e-15, rtol=0)
+    assert release_batchnorm_momenta(0.1) == pytest.approx((0.171 / 0.8271, 0.1729), abs=1e-12)
+
+
+@pytest.mark.parametrize('reuse', [True, False])
+def test_batchnorm_updates_release_leaves_the_running_statistics_as_the_release(tmp_path, reuse):
+    import copy
+
+    from conftest import NO_DATA, build_training_model, tiny_batch, tiny_options
+    runs = {}
+    for mode in ('step', 'release'):
+        torch.manual_seed(0)
+        model = build_training_model(tiny_options(NO_DATA, reuse_discriminator_outputs=reuse,
+                                                  batchnorm_updates=mode), tmp_path / mode)
+        assert model.reuse_discriminator_outputs is reuse
+        model.feed_data(tiny_batch())
+        before = copy.deepcopy(model.net_d)
+        model.optimize_parameters(current_iter=1)
+        runs[mode] = (model, before)
+    model, before = runs['release']
+    want = release_bookkeeping(copy.deepcopy(before), model.gt, model.output.detach())
+    got = bn_buffers(model.net_d)
+    assert got.keys() == want.keys() and len(got) == 3 * 14  # 7 stages × 2 norms × (mean, var, count)
+    for key in got:
+        assert torch.allclose(got[key].double(), want[key].double(), atol=1e-6, rtol=1e-5), key
+    assert int(got['enc1.1.num_batches_tracked']) == 4
+    # the default keeps the step's own updates (reused: real then generated), which differ
+    default, before = runs['step']
+    with torch.no_grad():
+        for batch in ((default.gt, default.output.detach()) if reuse else
+                      (default.gt, default.output.detach(), default.gt, default.output.detach())):
+            before.train()(batch)
+    own = bn_buffers(before)
+    assert all(torch.allclose(bn_buffers(default.net_d)[k].double(), own[k].double(), atol=1e-6, rtol=1e-5)
+               for k in own)
+    assert not torch.allclose(bn_buffers(default.net_d)['enc1.1.running_mean'], got['enc1.1.running_mean'])
+    # and the weights are the same either way: only the running statistics differ
+    for (k, a), b in zip(default.net_d.state_dict().items(), model.net_d.state_dict().values()):
+        if not k.endswith(('running_mean', 'running_var', 'num_batches_tracked')):
+            assert torch.allclose(a, b, atol=1e-6, rtol=0), k
+    assert all(torch.allclose(a, b, atol=1e-6, rtol=0) for a, b in zip(default.net_g.state_dict().values(),
+                                                                       model.net_g.state_dict().values()))
+
+
+def test_batchnorm_updates_takes_step_release_or_nothing(tmp_path):
+    from conftest import NO_DATA, build_training_model, tiny_options
+    with pytest.raises(ValueError, match="train:batchnorm_updates must be step, release or ~, got 'four'"):
+        build_training_model(tiny_options(NO_DATA, batchnorm_updates='four'), tmp_path)
+
+
+# ------------------------------------------------------------------ learning-rate steps and sub-images
+def lrs_per_iteration(milestones, iterations, release):
+    """The lr each iteration trains with: the release steps its scheduler before every iteration (codes/train.py),
+    BasicSR's train loop from iteration 2 on (``BaseModel.update_learning_rate``)."""
+    from basicsr.models.lr_scheduler import MultiStepRestartLR
+    param = torch.nn.Parameter(torch.zeros(1))
+    if release:
+        optimizer = torch.optim.SGD([param], lr=1.0)
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, 0.5)
+    else:
+        optimizer = torch.optim.Adam([param], lr=1.0)
+        scheduler = MultiStepRestartLR(optimizer, milestones, gamma=0.5)
+    lrs = []
+    for it in range(1, iterations + 1):
+        if release or it > 1:
+            optimizer.step()  # (torch warns when a scheduler steps before any optimizer step)
+            scheduler.step()
+        lrs.append(optimizer.param_groups[0]['lr'])
+    return lrs
+
+
+def test_milestones_one_below_the_releases_steps_halve_the_lr_at_the_same_iteration():
+    release = lrs_per_iteration([50, 100], 150, release=True)
+    assert release[48:51] == [1.0, 0.5, 0.5] and release[98:101] == [0.5, 0.25, 0.25]  # iterations 49-51, 99-101
+    assert lrs_per_iteration([49, 99], 150, release=False) == release  # the release profile's milestones
+    plain = lrs_per_iteration([50, 100], 150, release=False)
+    assert plain[48:51] == [1.0, 1.0, 0.5] and sum(a != b for a, b in zip(plain, release)) == 2  # one late each
+
+
+def test_the_release_profiles_sub_images_skip_edge_strips_up_to_48_pixels():
+    from fasrgan_basicsr.datasets_prep.extract_subimages import subimage_starts
+    from fasrgan_basicsr.datasets_prep.prepare_div2k import PROFILES
+    release, paper = PROFILES['authors_release']['thresh_size'], PROFILES['paper']['thresh_size']
+    assert (release, paper) == (48, 0)
+    # 1000 px: crops at 0, 240, 480 leave 40 px; the release adds no crop for them, the default a flush one at 520
+    assert subimage_starts(1000, 480, 240, release) == [0, 240, 480]
+    assert subimage_starts(1000, 480, 240, paper) == [0, 240, 480, 520]
+    assert subimage_starts(1356, 480, 240, release) == subimage_starts(1356, 480, 240, paper) == [0, 240, 480, 720,
+                                                                                                  876]

@@ -117,6 +117,10 @@ def test_every_test_option_file_measures_with_the_metrics_score_outputs_uses():
         if path.parent.name == 'realworld':  # images without HR: the no-reference metrics, with the same options
             assert set(shipped) == {'niqe', 'pi'} and all(shipped[k] == metrics[k] for k in shipped), path
             continue
+        if path.parent.name == 'authors_protocol':  # the release's scripts: one block of their own, PI included
+            authors = scoring.metric_options(path.parent / 'test_Bicubic_x4.yml', None, pi_available=True)[1]
+            assert shipped == authors and authors['pi']['crop_border'] == 0, path
+            continue
         if 'pi' not in shipped:  # the files keep PI commented out: read that block
             block = re.search(r'^ *# pi:.*\n(?: *# .*\n)+', text, re.M).group(0)
             shipped['pi'] = yaml.safe_load(re.sub(r'^( *)# ', r'\1', block, flags=re.M))['pi']

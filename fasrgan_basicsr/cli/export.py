@@ -19,9 +19,13 @@ after the checkpoint (``-n`` to choose another name):
   BasicSR checkpoint with plain key names; what a feature-sharing checkpoint written before plain names
   (``extractor.*`` keys) needs for tools that do not know this project.
 - A generator that computes no BasicSR arch (``FsRRDBNet`` with ``layout: stacked``, the authors' release
-  layout) has no plain names: its safetensors file keeps this project's names (for ``build_network`` with
-  the metadata's options; spandrel, chaiNNer, ComfyUI and BasicSR's ``RRDBNet`` cannot load it, as the
-  export says), ``--format pth`` is refused, and ONNX is the way to take it elsewhere.
+  layout, e.g. a pair joined by ``fasrgan-join-fs``; ``ReleaseSRResNet``, the release's SRResNet) has no plain
+  names: its safetensors file keeps this project's names (for ``build_network`` with the metadata's options,
+  and for spandrel once ``fasrgan_basicsr.interop.spandrel.install()`` has run; chaiNNer, ComfyUI and BasicSR's
+  archs cannot load it, as the export says), ``--format pth`` is refused, and ONNX is the way to take it
+  elsewhere.
+- The authors' release checkpoints (old ESRGAN key layout) are read like this project's: an RRDB generator is
+  written as BasicSR's ``RRDBNet``.
 - ``--fp16``: also ``<name>_fp16.<format>`` (float16 weights; the fp16 ONNX graph takes and returns float16).
 
 Each ONNX file is run once in onnxruntime against the torch network and the largest difference printed.
@@ -96,14 +100,17 @@ def main(argv=None):
     net, opt = load_generator(args.input)
     plain_opt = generator_options(net.state_dict(), path=args.input)  # an Fs generator writes the plain arch
     plain = plain_opt['type'] in PLAIN_ARCHS
+    what = f'{opt["type"]}' + (f' with layout {opt["layout"]!r}' if opt.get('layout') else '')
     if not plain and 'pth' in args.format:
-        raise UserError(f'--format pth: {args.input} is a {opt["type"]} with layout {opt.get("layout")!r}, which '
-                        f'computes no BasicSR arch, so it has no plain key names; export safetensors or onnx.')
+        raise UserError(f'--format pth: {args.input} is a {what}, which computes no BasicSR arch, so it has no plain '
+                        'key names; export safetensors or onnx.')
     os.makedirs(args.output, exist_ok=True)
+    layout = f'layout {opt["layout"]!r}: ' if opt.get('layout') else ''
     print(f'{args.input}: {opt["type"]}, ×{network_scale(opt)}'
           + (f', written as {plain_opt["type"]} with {plain_opt["num_block"]} blocks' if opt != plain_opt else '')
-          + ('' if plain else f' (layout {opt.get("layout")!r}: not a plain {" or ".join(PLAIN_ARCHS)}; spandrel, '
-             f'chaiNNer, ComfyUI and BasicSR\'s archs cannot load its weights; the ONNX file runs anywhere)'))
+          + ('' if plain else f' ({layout}not a plain {" or ".join(PLAIN_ARCHS)}; BasicSR\'s archs, chaiNNer and '
+             'ComfyUI cannot load its weights, spandrel can once fasrgan_basicsr.interop.spandrel.install() has run; '
+             'the ONNX file runs anywhere)'))
     for fmt, dtype, path in planned:
         precision = 'float16' if dtype == torch.float16 else 'float32'
         if fmt == 'safetensors':

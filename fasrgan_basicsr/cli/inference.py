@@ -5,8 +5,10 @@
 
 (``python -m fasrgan_basicsr.cli.inference`` is the same command.)
 
-The architecture (RRDBNet, FsRRDBNet, MSRResNet, FsMSRResNet) and its sizes are recognised from the
-checkpoint's keys (``--arch`` names it instead); ``params_ema`` is used when the checkpoint has it.
+The architecture (RRDBNet, FsRRDBNet, MSRResNet, FsMSRResNet, ReleaseSRResNet) and its sizes are recognised from
+the checkpoint's keys (``--arch`` names it instead); ``params_ema`` is used when the checkpoint has it. The authors'
+released generators (old ESRGAN key layout) load as they are; their Fs-SRGAN / FA+Fs-SRGAN extractor and generator
+files are joined into one first (``fasrgan-join-fs``).
 Each input ``<name>.<ext>`` is written to ``OUT_DIR/<name>_<suffix>.<ext>`` (suffix default ``x<outscale>``).
 
 - ``-s/--outscale S`` (any S > 0, default the network's scale): the network's output is resized after

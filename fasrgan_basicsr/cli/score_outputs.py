@@ -22,6 +22,9 @@ Sizes: an SR image must have its HR image's size, or the size BasicSR's test dat
 floored to a multiple of ``scale``, top-left); then HR is cropped so. Any other size is reported with both sizes
 and that image is not scored; SR images are never cropped or resized.
 
+A ``calculate_mse`` metric (the authors' protocol, ``options/test/authors_protocol/``) is logged as the mean MSE
+and printed with its root, ``rmse_dataset``, the release's RMSE.
+
 Output: ``<results>/<name>/test_<name>_<time>.log`` in test.py's format (``collect_results.py`` puts the method in
 the same table and trade-off plot as this project's runs); existing files are never replaced. Where some HR
 images were not scored, the dataset is logged as ``<dataset> (<n> of <N> images)``, so the table never shows a
@@ -42,6 +45,7 @@ from os import path as osp
 from basicsr.utils import get_root_logger
 from basicsr.utils.options import dict2str
 
+from fasrgan_basicsr.evaluation.results import dataset_root_values
 from fasrgan_basicsr.evaluation.scoring import (
     LOG_MARKER,
     check_pairs,
@@ -135,7 +139,8 @@ def main(argv=None):
         logger.removeHandler(handler)
         handler.close()
         logger.setLevel(level)
-    print(f'{name}: ' + ', '.join(f'{metric} {value:.4f}' for metric, value in means.items()))
+    shown = dataset_root_values(means, {n: o.get('type') for n, o in metrics.items()})  # + the release's RMSE
+    print(f'{name}: ' + ', '.join(f'{metric} {value:.4f}' for metric, value in shown.items()))
     print(f'wrote {log_path}')
     return 1 if problems else 0
 

@@ -23,6 +23,10 @@ from .staging import (
 )
 
 DIV2K_TRAIN_IMAGES = 800
+#: ``--profile``: where the sub-images go and the edge threshold: this project's default, and the authors' release
+#: (its ``codes/scripts/extract_subimgs_single.py``: ``crop_sz = 480``, ``step = 240``, ``thresh_sz = 48``)
+PROFILES = {'paper': {'output': 'datasets/DIV2K', 'thresh_size': 0},
+            'authors_release': {'output': 'datasets/DIV2K_authors_release', 'thresh_size': 48}}
 
 
 def output_paths(output, scales, keep_folders, name='DIV2K_train'):

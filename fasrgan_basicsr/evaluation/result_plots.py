@@ -4,22 +4,31 @@ from os import path as osp
 from . import results as res
 from .plots import line_plot, scatter_plot
 
+#: ``(RMSE key, file name prefix, axis label)``: this project's per-image mean, and the release's root of the mean MSE
+TRADEOFFS = (('rmse', 'tradeoff', 'RMSE (lower: more accurate)'),
+             ('rmse_dataset', 'tradeoff_authors', 'RMSE = √(mean MSE), the release\'s (lower: more accurate)'))
+
 
 def write_tradeoff_plots(results, methods, out_dir, labels):
-    """``tradeoff_<dataset>.png`` for each dataset where some method has finite LPIPS and RMSE."""
+    """``tradeoff_<dataset>.png`` for each dataset where some method has finite LPIPS and RMSE (``rmse``), and
+    ``tradeoff_authors_<dataset>.png`` where some has LPIPS and the release's ``rmse_dataset`` (never mixed)."""
     written = []
     datasets = res.ordered([d for m in methods for d in results.get(m, {})], res.DATASETS)
-    for dataset in datasets:
-        points = []
-        for method in methods:
-            values = results.get(method, {}).get(dataset, {})
-            if 'lpips' in values and 'rmse' in values:
-                points.append((res.label(method, labels), values['rmse'], values['lpips']))
-        try:
-            written.append(scatter_plot(points, 'RMSE (lower: more accurate)', 'LPIPS (lower: more perceptual)',
-                                        f'LPIPS vs RMSE on {dataset}', osp.join(out_dir, f'tradeoff_{dataset}.png')))
-        except ValueError:  # no finite point for this dataset
-            continue
+    for key, prefix, axis in TRADEOFFS:
+        for dataset in datasets:
+            points = []
+            for method in methods:
+                values = results.get(method, {}).get(dataset, {})
+                if 'lpips' in values and key in values:
+                    points.append((res.label(method, labels), values[key], values['lpips']))
+            if not points:
+                continue
+            try:
+                path = osp.join(out_dir, f'{prefix}_{dataset}.png')
+                written.append(scatter_plot(points, axis, 'LPIPS (lower: more perceptual)',
+                                            f'LPIPS vs RMSE on {dataset}', path))
+            except ValueError:  # no finite point for this dataset
+                continue
     return written
 
 

@@ -9,6 +9,10 @@ BasicSR logs each validation as::
 - test logs: ``results/<name>/test_<name>_<time>.log`` (``fasrgan_basicsr/test.py``, and
   ``fasrgan_basicsr/score_outputs.py`` for other methods' published images); BasicSR moves an older
   ``results/<name>`` aside as ``<name>_archived_<time>``, which is skipped.
+- a metric whose dataset value is the root of BasicSR's mean (``calculate_mse``: the mean MSE is logged, the
+  authors' release reports ``sqrt(mean MSE)``) is known by its ``type`` in the options printed at the top of the
+  log; its root is added as ``rmse_dataset`` (``rmse_dataset_<name>`` for a metric not called ``mse``) beside
+  the logged mean, which is kept as it is (:func:`dataset_root_values`).
 - training logs: ``experiments/<name>/train_<name>_<time>.log`` (one per start or resume). A validation
   line does not say its iteration: it is the first multiple of ``val_freq`` (read from the options
   printed at the top of the log) after the previous validation and not before the last logged
@@ -19,17 +23,22 @@ import re
 from os import path as osp
 from pathlib import Path
 
+from fasrgan_basicsr.metrics.rmse_metric import DATASET_ROOT_METRICS
+
 VALIDATION = re.compile(r' INFO: Validation (.+?)\s*$')
 METRIC = re.compile(r'^\s*# (\w+): (\S+)')
 ITER = re.compile(r'\[epoch:\s*\d+, iter:\s*([\d,]+)')
 START = re.compile(r'(?:Start|Resuming) training from epoch: \d+, iter: (\d+)')
 VAL_FREQ = re.compile(r'^\s+val_freq: (\S+)\s*$')
+#: BasicSR's ``dict2str`` of the options: ``<indent><name>:[`` opens a dict, ``<indent>  type: <name>`` inside it
+OPTION_DICT = re.compile(r'^(\s*)(\w+):\[\s*$')
+OPTION_TYPE = re.compile(r'^(\s*)type: (\w+)\s*$')
 
 # the paper's order; anything else follows in the order met
 DATASETS = ('Set5', 'Set14', 'BSD100', 'Urban100', 'Manga109', 'DIV2K_val', 'PIRM_val', 'PIRM_test', 'RealSR_V3_test')
-METRICS = ('psnr', 'ssim', 'pi', 'lpips', 'niqe', 'ma', 'rmse')
+METRICS = ('psnr', 'ssim', 'pi', 'lpips', 'niqe', 'ma', 'rmse', 'rmse_dataset', 'mse')
 METRIC_NAMES = {'psnr': 'PSNR', 'ssim': 'SSIM', 'pi': 'PI', 'lpips': 'LPIPS', 'niqe': 'NIQE', 'ma': 'Ma',
-                'rmse': 'RMSE'}
+                'rmse': 'RMSE', 'rmse_dataset': 'RMSE (√ mean MSE)', 'mse': 'MSE'}
 HIGHER_IS_BETTER = {'psnr', 'ssim', 'ma'}
 METHODS = {  # results folder (test option ``name``) → column label, in the paper's column order
     'Bicubic_x4': 'Bicubic', 'RRDBNet_PSNR_x4': 'RRDB (PSNR)', 'SRGAN_x4': 'SRGAN', 'SRGAN_FA_x4': 'SRGAN_FA',
@@ -66,10 +75,37 @@ def parse_validations(lines):
     return blocks
 
 
+def metric_types(lines):
+    """``{name: type}`` of the dicts with a ``type`` in the options a log prints (BasicSR's ``dict2str``)."""
+    types = {}
+    for i, line in enumerate(lines[:-1]):
+        opened, typed = OPTION_DICT.match(line), OPTION_TYPE.match(lines[i + 1])
+        if opened and typed and len(typed.group(1)) > len(opened.group(1)):
+            types.setdefault(opened.group(2), typed.group(2))
+    return types
+
+
+def dataset_root_name(name):
+    """The key under which the root of metric ``name``'s logged mean is reported."""
+    return 'rmse_dataset' if name == 'mse' else f'rmse_dataset_{name}'
+
+
+def dataset_root_values(values, types):
+    """``values`` plus ``rmse_dataset`` = √(logged mean) of each metric whose type is in ``DATASET_ROOT_METRICS``."""
+    values = dict(values)
+    for name, kind in types.items():
+        if kind in DATASET_ROOT_METRICS and name in values:
+            mean = values[name]
+            values[dataset_root_name(name)] = math.sqrt(mean) if math.isfinite(mean) and mean >= 0 else math.nan
+    return values
+
+
 def read_test_log(path):
-    """``{dataset: {metric: value}}`` of one test log (a dataset validated twice: the last one)."""
+    """``{dataset: {metric: value}}`` of one test log (a dataset validated twice: the last one), with the roots of
+    the dataset-root metrics added (:func:`dataset_root_values`)."""
     lines = Path(path).read_text(errors='replace').splitlines()
-    return {dataset: values for _, dataset, values in parse_validations(lines)}
+    types = metric_types(lines)
+    return {dataset: dataset_root_values(values, types) for _, dataset, values in parse_validations(lines)}
 
 
 def results_logs(folder):
@@ -129,7 +165,7 @@ def format_value(metric, value):
         return '–'
     if math.isnan(value):
         return 'nan'
-    return f'{value:.2f}' if metric in ('psnr', 'rmse') else f'{value:.4f}'
+    return f'{value:.2f}' if metric in ('psnr', 'rmse', 'rmse_dataset', 'mse') else f'{value:.4f}'
 
 
 def best_index(metric, values):

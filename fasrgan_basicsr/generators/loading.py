@@ -8,6 +8,7 @@ arch              keys
 ================  ===========================================================================
 RRDBNet           ``conv_first``, ``body.<i>.rdb1.conv1`` … ``conv_body``, ``conv_up1/2``, ``conv_hr``, ``conv_last``
 MSRResNet         ``conv_first``, ``body.<i>.conv1/2``, ``upconv1`` (+ ``upconv2`` for ×4), ``conv_hr``, ``conv_last``
+ReleaseSRResNet   the same and ``conv_body`` (the authors' release SRResNet)
 FsRRDBNet         ``extractor.conv_first``, ``extractor.body.<i>.rdb1…``, ``body.<j>.rdb1…``, ``conv_up1/2`` …
                   (+ ``conv_entry``: ``layout: stacked``, the authors' release)
 FsMSRResNet       ``extractor.conv_first``, ``extractor.body.<i>.conv1…``, ``body.<j>.conv1…``, ``upconv1/2`` …
@@ -19,6 +20,10 @@ recognised as the ``RRDBNet`` / ``MSRResNet`` of E + G blocks that they compute 
 ``extractor.*`` rows are the names of Fs checkpoints written before, still recognised and loaded, and of
 ``FsRRDBNet`` with ``layout: stacked``, which is no plain ``RRDBNet`` and keeps its own names.
 
+Checkpoints of the authors' release (old ESRGAN key names, ``model.0.weight`` …) are read under these names by
+the checkpoint loader (``archs/release_layouts.py``), so they are recognised here like the project's own; one
+half of a release Fs pair, or a release discriminator, is refused with one line saying what it is.
+
 ``num_feat`` = ``conv_first`` output channels, ``num_grow_ch`` = ``rdb1.conv1`` output channels,
 block counts = the number of distinct ``body`` indices, ``num_out_ch`` = ``conv_last`` output channels.
 """
@@ -26,10 +31,10 @@ import re
 
 from basicsr.archs import build_network
 
-from fasrgan_basicsr.utils.checkpoint import load_network, load_state_dict
+from fasrgan_basicsr.utils.checkpoint import ForeignLayoutError, describe_foreign, load_network, load_state_dict
 from fasrgan_basicsr.utils.errors import UserError
 
-GENERATOR_ARCHS = ('RRDBNet', 'FsRRDBNet', 'MSRResNet', 'FsMSRResNet', 'Bicubic')
+GENERATOR_ARCHS = ('RRDBNet', 'FsRRDBNet', 'MSRResNet', 'FsMSRResNet', 'ReleaseSRResNet', 'Bicubic')
 
 
 class NotAGeneratorError(UserError):
@@ -81,6 +86,16 @@ def _msrresnet(state):
                 upscale=_msrresnet_upscale(state, num_feat))
 
 
+def _release_srresnet(state):
+    num_feat, num_in_ch = _shape(state, 'conv_first.weight')[:2]
+    _shape(state, 'body.0.conv1.weight')
+    _shape(state, 'conv_body.weight')
+    up1 = _shape(state, 'upconv1.weight')[0]
+    upscale = 4 if 'upconv2.weight' in state else (3 if up1 == num_feat * 9 else 2)
+    return dict(type='ReleaseSRResNet', num_in_ch=num_in_ch, num_out_ch=_shape(state, 'conv_last.weight')[0],
+                num_feat=num_feat, num_block=_block_count(state, 'body.'), upscale=upscale)
+
+
 def _fs_msrresnet(state):
     num_feat, num_in_ch = _shape(state, 'extractor.conv_first.weight')[:2]
     _shape(state, 'upconv2.weight')
@@ -89,7 +104,8 @@ def _fs_msrresnet(state):
                 num_block=_block_count(state, 'body.'))
 
 
-_INFER = {'RRDBNet': _rrdbnet, 'FsRRDBNet': _fs_rrdbnet, 'MSRResNet': _msrresnet, 'FsMSRResNet': _fs_msrresnet}
+_INFER = {'RRDBNet': _rrdbnet, 'FsRRDBNet': _fs_rrdbnet, 'MSRResNet': _msrresnet, 'FsMSRResNet': _fs_msrresnet,
+          'ReleaseSRResNet': _release_srresnet}
 
 
 def recognise_arch(state):
@@ -100,11 +116,14 @@ def recognise_arch(state):
         if 'body.0.rdb1.conv1.weight' in state:
             return 'RRDBNet'
         if 'body.0.conv1.weight' in state and 'upconv1.weight' in state:
-            return 'MSRResNet'
+            return 'ReleaseSRResNet' if 'conv_body.weight' in state else 'MSRResNet'
     return None
 
 
 def _describe(state):
+    foreign = describe_foreign(state)
+    if foreign is not None:
+        return foreign
     keys = sorted(state)
     if any(k.startswith(('enc1.', 'dec1.', 'to_map.')) for k in keys):
         return 'it looks like a UNetDiscriminatorFA (discriminator) checkpoint'
@@ -157,6 +176,8 @@ def load_generator(model_path=None, arch=None, param_keys=('params_ema', 'params
         raise NotAGeneratorError(f'--arch {arch} needs a checkpoint (--model_path).')
     try:
         state = load_state_dict(model_path, param_keys)
+    except ForeignLayoutError as err:  # says what the file is and what to do with it
+        raise NotAGeneratorError(str(err)) from err
     except ValueError as err:
         raise NotAGeneratorError(f'{err} Expected a generator checkpoint of this project (net_g_*.pth).') from err
     opt = generator_options(state, arch, model_path)

@@ -1,5 +1,5 @@
 from collections import OrderedDict
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from typing import NamedTuple, Optional
 
 import torch
@@ -11,6 +11,23 @@ from fasrgan_basicsr.utils import distributed
 from fasrgan_basicsr.utils.divergence import DivergenceError, divergence_message
 
 PRECISIONS = {None: None, 'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+#: ``train.batchnorm_updates``: how the discriminator's BatchNorm running statistics are updated in one iteration
+BATCHNORM_UPDATES = (None, 'step', 'release')
+
+
+def release_batchnorm_momenta(momentum):
+    """``(a, b)``: momenta for a real-then-fake pair of BatchNorm updates that leave the running statistics where the
+    release's four updates of a generator iteration leave them (fake, real in its G step; real, fake in its D step).
+
+    With momentum ``m`` the release's four updates give ``x' = (1-m)^4 x + w_r r + w_f f`` with
+    ``w_f = m(1-m)^3 + m`` and ``w_r = m(1-m)^2 + m(1-m)`` (``r``, ``f``: the batch statistics of the real and the
+    generated batch, the same in its two forwards of each); two updates with ``a`` then ``b`` give
+    ``(1-a)(1-b) x + a(1-b) r + b f``, hence ``b = w_f`` and ``a = w_r / (1 - b)``.
+    """
+    m = momentum
+    w_fake = m * (1 - m) ** 3 + m
+    w_real = m * (1 - m) ** 2 + m * (1 - m)
+    return w_real / (1 - w_fake), w_fake
 
 
 class DiscriminatorOutput(NamedTuple):
@@ -55,6 +72,16 @@ class GANStepMixin:
       Gradients equal the straightforward ones up to float round-off; BatchNorm running
       statistics are updated by two forwards instead of four, so they differ.
 
+    ``train.batchnorm_updates`` (the discriminator's BatchNorm running statistics, which only its eval-mode
+    outputs use — score maps drawn at validation and by the viewer; training itself normalises with batch
+    statistics): ``step`` (default, ``~`` too) updates them once per forward the step makes (reused: real then
+    generated; straightforward: real, generated, real, generated); ``release`` leaves them as the authors'
+    release does on generator iterations, four updates: generated then real in its generator step, real then
+    generated in its discriminator step. The straightforward step makes its generator-step forwards in that order;
+    the reused step makes its two forwards with the momenta of :func:`release_batchnorm_momenta` (exact: both
+    batches' statistics are the same in the release's two forwards of each) and counts four batches. Gradients
+    and weights are the same either way.
+
     Other ``train`` options: ``relativistic`` (default: on for an ``ESRGANModel`` host, off for a
     plain ``SRGANModel`` host), ``mixed_precision`` (``bf16`` | ``fp16`` autocast, fp16 with a
     gradient scaler), ``channels_last`` and ``compile`` (``torch.compile`` the training forwards;
@@ -79,7 +106,8 @@ class GANStepMixin:
     # the option check reports any other key as unknown
     TRAIN_OPTIONS = ('ema_decay', 'optim_g', 'optim_d', 'scheduler', 'total_iter', 'warmup_iter', 'pixel_opt',
                      'ldl_opt', 'perceptual_opt', 'gan_opt', 'net_d_iters', 'net_d_init_iters', 'relativistic',
-                     'reuse_discriminator_outputs', 'mixed_precision', 'channels_last', 'compile')
+                     'reuse_discriminator_outputs', 'batchnorm_updates', 'mixed_precision', 'channels_last',
+                     'compile')
 
     #: what this step reads of the discriminator's outputs (the option check asks: a score-map discriminator needs a
     #: model that reads ``score_map``)
@@ -100,6 +128,15 @@ class GANStepMixin:
         self._setup_speed_options(train_opt)
         self.reuse_discriminator_outputs = (train_opt.get('reuse_discriminator_outputs', True) and
                                             self.discriminator_unchanged_by_generator_update())
+        self.batchnorm_updates = train_opt.get('batchnorm_updates') or 'step'
+        if self.batchnorm_updates not in BATCHNORM_UPDATES:
+            raise ValueError(f'train:batchnorm_updates must be step, release or ~, got {self.batchnorm_updates!r}.')
+        if self.batchnorm_updates == 'release':
+            cumulative = [n for n, m in self.discriminator.named_modules()
+                          if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.momentum is None]
+            if cumulative:
+                raise ValueError(f'train:batchnorm_updates: release needs BatchNorm momenta; {cumulative[0]} of the '
+                                 'discriminator has momentum None (a cumulative average).')
         self._last_terms = OrderedDict()
         self._first_nonfinite = OrderedDict()
         self.current_iter = 0  # the iteration of the last step (a divergence seen on another rank is reported at it)
@@ -202,6 +239,30 @@ class GANStepMixin:
     def generator_updates_at(self, current_iter):
         return current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters
 
+    def _batchnorm_layers(self):
+        return [m for m in self.discriminator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+    @contextmanager
+    def _batchnorm_momenta(self, which):
+        """Within the block, each discriminator BatchNorm has momentum ``release_batchnorm_momenta(m)[which]``."""
+        if which is None:
+            yield
+            return
+        layers = self._batchnorm_layers()
+        saved = [m.momentum for m in layers]
+        for layer, momentum in zip(layers, saved):
+            layer.momentum = release_batchnorm_momenta(momentum)[which]
+        try:
+            yield
+        finally:
+            for layer, momentum in zip(layers, saved):
+                layer.momentum = momentum
+
+    def _count_batchnorm_batches(self, count):
+        for layer in self._batchnorm_layers():
+            if layer.num_batches_tracked is not None:
+                layer.num_batches_tracked.add_(count)
+
     def _backward(self, loss, **kwargs):
         self.grad_scaler.scale(loss).backward(**kwargs)
 
@@ -215,9 +276,14 @@ class GANStepMixin:
             if not self.generator_updates_at(current_iter):
                 return OrderedDict()
             pixel_gt, perceptual_gt, real_images = self.loss_targets()
-            with torch.no_grad():
-                real = self.discriminate(real_images)
-            fake = self.discriminate(self.output)
+            if self.batchnorm_updates == 'release':  # the release's generator step: generated first
+                fake = self.discriminate(self.output)
+                with torch.no_grad():
+                    real = self.discriminate(real_images)
+            else:
+                with torch.no_grad():
+                    real = self.discriminate(real_images)
+                fake = self.discriminate(self.output)
             terms = self.generator_loss_terms(self.output, pixel_gt, real, fake, perceptual_gt=perceptual_gt)
         self._backward(sum(terms.values()))
         self.grad_scaler.step(self.optimizer_g)
@@ -245,8 +311,13 @@ class GANStepMixin:
         with self.autocast():
             self.output = self.generator_forward(self.lq)
             pixel_gt, perceptual_gt, real_images = self.loss_targets()
-            real = self.discriminate(real_images, for_update=True)
-            fake = self.discriminate(self.output if update_g else self.output.detach(), for_update=True)
+            release_bn = update_g and self.batchnorm_updates == 'release'
+            with self._batchnorm_momenta(0 if release_bn else None):
+                real = self.discriminate(real_images, for_update=True)
+            with self._batchnorm_momenta(1 if release_bn else None):
+                fake = self.discriminate(self.output if update_g else self.output.detach(), for_update=True)
+            if release_bn:
+                self._count_batchnorm_batches(2)  # the release's two further forwards
             terms = OrderedDict()
             if update_g:
                 terms.update(self.generator_loss_terms(self.output, pixel_gt, real.detach(), fake,

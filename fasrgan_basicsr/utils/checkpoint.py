@@ -6,6 +6,10 @@
   load on the plugin's behalf (VGG19, AlexNet, ResNet-50), whatever ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says.
 - :func:`load_network` fits a checkpoint to a network and says which file, which parameter set and,
   on a mismatch, which keys; it is what BasicSR's ``load_network`` and the option check both call.
+- Checkpoints of other codebases' layouts (the authors' release: old ESRGAN key names) are recognised by
+  their keys and shapes and read under this project's names (:mod:`.state_layouts`, where ``archs/``
+  registers the layouts it maps); a file recognised but not loadable alone (one half of a pair, a
+  discriminator) is refused with one line saying what it is and what to do.
 - Saving writes to a temporary file in the same folder, flushes it to disk and moves it into
   place, so an interrupted save never leaves a truncated file at the final path. Files get the
   permissions ``torch.save`` would give them (``0o666`` less the umask).
@@ -15,9 +19,11 @@ import os
 import pickle
 import secrets
 import warnings
+from typing import NamedTuple, Optional
 
 import torch
 
+from . import state_layouts
 from .errors import UserError
 from .files import regular_file_problem
 
@@ -28,6 +34,10 @@ TMP_SUFFIX = '.tmp'
 
 class CheckpointError(UserError):
     """A checkpoint that cannot be used (missing, unreadable, unsafe, or not fitting its network); names the file."""
+
+
+class ForeignLayoutError(CheckpointError):
+    """A checkpoint of a registered foreign layout that cannot be loaded as it is; says what it is and what to do."""
 
 
 @contextlib.contextmanager
@@ -145,12 +155,31 @@ def remove_orphan_temporaries(folder):
     return removed
 
 
-def find_state_dict(path, param_keys=PARAM_KEYS):
+class StoredWeights(NamedTuple):
+    """What :func:`read_weights` found in a checkpoint."""
+    state: dict  #: the state dict, under this project's names
+    param_key: Optional[str]  #: the param key it was stored under (None: the file's top level)
+    layout: Optional[state_layouts.StateLayout]  #: the foreign layout it was converted from (None: this project's)
+
+
+def find_state_dict(path, param_keys=PARAM_KEYS, convert=True):
     """``(state dict, the param key it came from or None)`` stored in a BasicSR checkpoint (or a bare state dict).
 
     BasicSR saves ``{'params': ..., 'params_ema': ...}``; the first key of ``param_keys`` present is
     used, else the file itself when it is already a state dict. A ``module.`` prefix (DataParallel/DDP)
-    is stripped.
+    is stripped. With ``convert`` (default), a state dict of a registered foreign layout is returned under
+    this project's names (:func:`read_weights` says which layout it was).
+    """
+    found = read_weights(path, param_keys, convert)
+    return found.state, found.param_key
+
+
+def read_weights(path, param_keys=PARAM_KEYS, convert=True):
+    """:class:`StoredWeights` of a checkpoint: its state dict, the param key used, and its foreign layout (or None).
+
+    Raises:
+        CheckpointError: not a readable checkpoint of tensors; or (with ``convert``) a foreign layout that
+            is not loadable on its own, or that cannot be mapped (the message says what the file is).
     """
     ckpt = torch_load(path)
     if not isinstance(ckpt, dict):
@@ -169,7 +198,21 @@ def find_state_dict(path, param_keys=PARAM_KEYS):
     if broken:
         raise CheckpointError(f'{path}: {len(broken)} of its {len(state)} tensors hold NaN or infinite values, e.g. '
                               f'{broken[0]} (a diverged run?); refused — it would give black images and NaN graphs.')
-    return state, used
+    layout = state_layouts.identify(state)
+    if layout is not None and convert:
+        if layout.to_project is None:
+            raise ForeignLayoutError(f'{path}: {layout.description}, not loadable on its own; {layout.advice}')
+        try:
+            state = layout.to_project(state)
+        except (ValueError, KeyError, IndexError) as err:
+            raise ForeignLayoutError(f'{path}: {layout.description}, which cannot be loaded here: {err}.') from err
+    return StoredWeights(state, used, layout)
+
+
+def describe_foreign(state):
+    """``'it is <what>'`` for a state dict of a registered foreign layout, else None (for error messages)."""
+    layout = state_layouts.identify(state)
+    return None if layout is None else f'it is {layout.description}'
 
 
 def load_state_dict(path, param_keys=PARAM_KEYS):
