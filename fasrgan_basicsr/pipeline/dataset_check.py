@@ -102,7 +102,9 @@ def preflight(phase, dataset):
     for key in roots:
         path = dataset[key]
         if not osp.exists(path):
-            problems.append(f'datasets:{phase}:{key}: {path!r} does not exist (see datasets_prep/ to build it).')
+            hint = ('fasrgan-prepare-div2k --profile authors_release builds it' if 'authors_release' in str(path) else
+                    'see datasets_prep/ to build it')
+            problems.append(f'datasets:{phase}:{key}: {path!r} does not exist ({hint}).')
         elif backend == 'lmdb':
             problem = _lmdb_problem(path) or _lmdb_key_problem(path)
             if problem:

@@ -134,6 +134,8 @@ def _check_names(opt, problems):
             _registered(LOSS_REGISTRY, value['type'], f'train:{key}:type', 'loss', problems)
     for name, metric in ((opt.get('val') or {}).get('metrics') or {}).items():
         _registered(METRIC_REGISTRY, metric.get('type'), f'val:metrics:{name}:type', 'metric', problems)
+        if metric.get('y_uint8') and not metric.get('test_y_channel'):
+            problems.append(f'val:metrics:{name}:y_uint8: rounds the Y channel, so it needs test_y_channel: true.')
     for phase, dataset in (opt.get('datasets') or {}).items():
         _registered(DATASET_REGISTRY, dataset.get('type'), f'datasets:{phase}:type', 'dataset', problems)
 
@@ -205,7 +207,9 @@ def _check_pretrained_paths(opt, problems):
         if not key.startswith('pretrain_network') or path is None:
             continue
         if not os.path.lexists(path):
-            problems.append(f'path:{key}: {path!r} does not exist (train the run it comes from first, or set ~).')
+            hint = ('get the authors\' weights and join them as docs/authors_models.md says' if 'pretrained_models' in
+                    str(path) else 'train the run it comes from first, or set ~')
+            problems.append(f'path:{key}: {path!r} does not exist ({hint}).')
             continue
         net_name = key[len('pretrain_'):]  # network_g, network_d, ...
         param_key = paths.get(f'param_key_{net_name[len("network_"):]}', 'params')
