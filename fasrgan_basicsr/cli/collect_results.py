@@ -59,7 +59,10 @@ def main(argv=None):
         labels, runs = _pairs(args.label, '--label'), _pairs(args.train_logs, '--train_logs')
         if not osp.isdir(args.results):
             raise ValueError(f'{args.results}: no such results folder (fasrgan_basicsr/test.py writes results/<name>).')
-        results = res.collect_results(args.results, merge_realsr=not args.no_merge_realsr)
+        skipped = []
+        results = res.collect_results(args.results, merge_realsr=not args.no_merge_realsr, skipped=skipped)
+        for line in skipped:
+            print(f'warning: {line}', file=sys.stderr)
         if not results:
             raise ValueError(f'{args.results}: no test logs (results/<name>/test_<name>_*.log) found.')
         missing = [m for m in args.methods or [] if m not in results]

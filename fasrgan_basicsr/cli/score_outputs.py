@@ -51,12 +51,16 @@ from fasrgan_basicsr.evaluation.scoring import (
     check_pairs,
     check_results_folder,
     dataset_name,
+    identical_pairs,
     image_names,
     log_validation,
+    looks_swapped,
     match_files,
     metric_options,
     new_log_path,
     pyiqa_installed,
+    reference_scores,
+    same_folder_problem,
     score,
 )
 from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point
@@ -91,6 +95,9 @@ def main(argv=None):
     if not dataset.strip() or '\n' in dataset:
         raise UserError(f'--dataset {dataset!r}: expected a one-line name.')
     scale, metrics = metric_options(args.opt, args.metrics, args.metrics is None and pyiqa_installed())
+    problem = same_folder_problem(args.sr, args.hr)
+    if problem:
+        raise UserError(problem)
     hr_names, sr_names = image_names(args.hr, '--hr'), image_names(args.sr, '--sr')
     try:
         pairs, unmatched_sr = match_files(sr_names, hr_names)
@@ -109,6 +116,10 @@ def main(argv=None):
         for line in problems:
             print(line, file=sys.stderr)
         raise UserError(f'--sr {args.sr}: no image could be scored against {args.hr} (see above).')
+    identical = identical_pairs(usable, args.sr, args.hr)
+    if len(identical) == len(usable):
+        raise UserError(f'--sr {args.sr}: every image is identical to its HR image in {args.hr} (PSNR would be inf): '
+                        'is --sr the HR folder? Nothing was written.')
 
     os.makedirs(results_dir, exist_ok=True)
     log_path = new_log_path(results_dir, args.name)
@@ -129,10 +140,19 @@ def main(argv=None):
                            + ', '.join(unmatched_sr))
         for line in problems:
             logger.warning(line)
+        if identical:
+            logger.warning(f'{len(identical)} SR image(s) are identical to their HR image (PSNR inf): '
+                           + ', '.join(identical))
         if cropped:
             logger.info(f'HR cropped to a multiple of {scale} (top-left, as BasicSR\'s test datasets) to match its SR: '
                         + ', '.join(cropped))
         means = score(usable, args.sr, args.hr, metrics, logger)
+        references = reference_scores(usable, args.hr, metrics)
+        if references:
+            logger.info('no-reference scores of the HR images themselves (for comparison): '
+                        + ', '.join(f'{n} {v:.4f}' for n, v in references.items()))
+        for line in looks_swapped(means, references, metrics):
+            logger.warning(line)
         name = dataset if len(usable) == len(hr_names) else f'{dataset} ({len(usable)} of {len(hr_names)} images)'
         log_validation(metrics, means, name, args.name)
     finally:

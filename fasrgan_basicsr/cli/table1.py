@@ -70,7 +70,10 @@ def main(argv=None):
         raise UserError('--only: give the rows with --run.')
     if not osp.isdir(args.results):
         raise UserError(f'--results {args.results}: no such folder (fasrgan_basicsr/test.py writes results/<name>).')
-    results = res.collect_results(args.results)
+    skipped = []
+    results = res.collect_results(args.results, skipped=skipped)
+    for line in skipped:
+        print(f'warning: {line}', file=sys.stderr)
     if not results:
         raise UserError(f'--results {args.results}: no test logs (results/<name>/test_<name>_*.log) found.')
     missing = [folder for _, folder, _ in added if folder not in results]

@@ -24,6 +24,7 @@ from os import path as osp
 from pathlib import Path
 
 from fasrgan_basicsr.metrics.rmse_metric import DATASET_ROOT_METRICS
+from fasrgan_basicsr.utils import markdown
 
 VALIDATION = re.compile(r' INFO: Validation (.+?)\s*$')
 METRIC = re.compile(r'^\s*# (\w+): (\S+)')
@@ -100,10 +101,18 @@ def dataset_root_values(values, types):
     return values
 
 
+def log_lines(path):
+    """The complete lines of a log: a last line without its line break (a log cut off while written) is left out,
+    so that a value cut in half (``28.4`` of ``28.4171``) is never read."""
+    text = Path(path).read_text(errors='replace')
+    lines = text.splitlines()
+    return lines[:-1] if lines and not text.endswith('\n') else lines
+
+
 def read_test_log(path):
     """``{dataset: {metric: value}}`` of one test log (a dataset validated twice: the last one), with the roots of
     the dataset-root metrics added (:func:`dataset_root_values`)."""
-    lines = Path(path).read_text(errors='replace').splitlines()
+    lines = log_lines(path)
     types = metric_types(lines)
     return {dataset: dataset_root_values(values, types) for _, dataset, values in parse_validations(lines)}
 
@@ -113,21 +122,30 @@ def results_logs(folder):
     return sorted(Path(folder).glob('test_*.log'), key=lambda p: (p.stat().st_mtime, p.name))
 
 
-def collect_results(results_root, merge_realsr=True):
+def collect_results(results_root, merge_realsr=True, skipped=None):
     """``{method: {dataset: {metric: value}}}`` from the test logs of each ``results_root/<name>``.
 
     Each dataset's values come from the newest log of the folder that has that dataset: ``test.py`` leaves one
     log per folder (BasicSR moves an earlier run aside), ``score_outputs.py`` adds one per dataset it scores.
     ``<name>_archived_<time>`` folders (BasicSR's copies of earlier runs) are skipped; with ``merge_realsr``,
-    ``<name>_RealSR`` results join the ``<name>`` method.
+    ``<name>_RealSR`` results join the ``<name>`` method. Every log left out (unreadable, or holding no validation)
+    is named in ``skipped`` (a list, when given), with why.
     """
     results = {}
+    skipped = [] if skipped is None else skipped
     for folder in sorted(Path(results_root).iterdir()):
         if not folder.is_dir() or '_archived_' in folder.name:
             continue
         datasets = {}
         for log in results_logs(folder):
-            datasets.update(read_test_log(log))
+            try:
+                found = read_test_log(log)
+            except OSError as err:
+                skipped.append(f'{log}: cannot be read ({err.strerror or err}); left out.')
+                continue
+            if not found:
+                skipped.append(f'{log}: holds no validation results (a run that stopped early?); left out.')
+            datasets.update(found)
         method = folder.name
         if merge_realsr and method.endswith(REALSR_SUFFIX):
             method = method[:-len(REALSR_SUFFIX)]
@@ -182,7 +200,7 @@ def label(method, labels=None):
 
 def to_markdown(methods, rows, labels=None):
     """Markdown table; the best value of each row in bold; arrows say which way is better."""
-    out = ['| Dataset | Metric | ' + ' | '.join(label(m, labels) for m in methods) + ' |',
+    out = [markdown.row(['Dataset', 'Metric'] + [label(m, labels) for m in methods]),
            '|---|---|' + '---:|' * len(methods)]
     previous = None
     for dataset, metric, values in rows:
@@ -191,7 +209,7 @@ def to_markdown(methods, rows, labels=None):
                  for i, v in enumerate(values)]
         arrow = '↑' if metric in HIGHER_IS_BETTER else '↓'
         name = METRIC_NAMES.get(metric, metric)
-        out.append(f'| {dataset if dataset != previous else ""} | {name} {arrow} | ' + ' | '.join(cells) + ' |')
+        out.append(markdown.row([dataset if dataset != previous else '', f'{name} {arrow}'] + cells))
         previous = dataset
     return '\n'.join(out) + '\n'
 

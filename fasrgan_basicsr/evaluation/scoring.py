@@ -15,7 +15,8 @@ from basicsr.utils import get_time_str, imfrombytes, img2tensor, tensor2img
 from basicsr.utils.registry import METRIC_REGISTRY
 
 from fasrgan_basicsr.utils.errors import UserError
-from fasrgan_basicsr.utils.image_files import IMG_EXTS
+from fasrgan_basicsr.utils.files import file_kind
+from fasrgan_basicsr.utils.image_files import IMG_EXTS, not_regular_problem
 from fasrgan_basicsr.utils.option_file import read_option_file
 
 #: what may follow the HR name in a released SR file name
@@ -65,11 +66,15 @@ def match_files(sr_names, hr_names):
 
 
 def image_names(folder, option):
-    """Image files of ``folder`` in ``os.scandir`` order (BasicSR's order), hidden files skipped."""
+    """Image files of ``folder`` in ``os.scandir`` order (BasicSR's order), hidden files skipped; entries named like
+    images that are no regular files (a named pipe would block) are refused by name."""
     if not osp.isdir(folder):
         raise UserError(f'{option} {folder}: no such folder.')
-    names = [e.name for e in os.scandir(folder)
-             if e.is_file() and not e.name.startswith('.') and e.name.lower().endswith(IMG_EXTS)]
+    named = [e.name for e in os.scandir(folder) if not e.name.startswith('.') and e.name.lower().endswith(IMG_EXTS)]
+    others = [osp.join(folder, n) for n in named if file_kind(osp.join(folder, n)) != 'file']
+    if others:
+        raise UserError(not_regular_problem(folder, others, option))
+    names = [n for n in named if file_kind(osp.join(folder, n)) == 'file']
     if not names:
         raise UserError(f'{option} {folder}: no images ({", ".join(IMG_EXTS)}) in this folder.')
     return names
@@ -189,6 +194,55 @@ def check_pairs(pairs, sr_dir, hr_dir, scale):
             cropped.append(f'{hr_name} ({size_text(hr.shape)} → {size_text(size)})')
         usable.append((hr_name, sr_name, size))
     return usable, cropped, problems
+
+
+def same_folder_problem(sr_dir, hr_dir):
+    """One line when ``--sr`` and ``--hr`` are the same folder (every score would compare an image with itself)."""
+    if osp.realpath(sr_dir) == osp.realpath(hr_dir):
+        return (f'--sr {sr_dir} and --hr {hr_dir} are the same folder: every image would be scored against itself '
+                '(PSNR inf); give the method\'s SR images as --sr.')
+    return None
+
+
+def identical_pairs(usable, sr_dir, hr_dir):
+    """The HR names of ``usable`` whose SR image is pixel for pixel its (cropped) HR image."""
+    same = []
+    for hr_name, sr_name, (h, w) in usable:
+        sr, hr = read_float_bgr(osp.join(sr_dir, sr_name)), read_float_bgr(osp.join(hr_dir, hr_name))[:h, :w]
+        if sr.shape == hr.shape and (sr == hr).all():
+            same.append(hr_name)
+    return same
+
+
+#: metrics that score an image alone (no reference): their value on HR itself says which folder is which
+NO_REFERENCE = {'calculate_niqe', 'calculate_pi', 'calculate_ma'}
+
+
+def reference_scores(usable, hr_dir, metrics):
+    """``{name: mean over the HR images themselves}`` of the no-reference metrics among ``metrics``."""
+    chosen = {name: opt for name, opt in metrics.items() if opt.get('type') in NO_REFERENCE}
+    if not chosen:
+        return {}
+    totals = {name: 0.0 for name in chosen}
+    for hr_name, _, (h, w) in usable:
+        data = {'img': as_metric_input(read_float_bgr(osp.join(hr_dir, hr_name))[:h, :w])}
+        for name, opt in chosen.items():
+            totals[name] += calculate_metric(data, opt)
+    return {name: total / len(usable) for name, total in totals.items()}
+
+
+def looks_swapped(means, references, metrics):
+    """Lines for each no-reference metric whose SR mean is better than the HR images' own: worth a look."""
+    lines = []
+    for name, reference in references.items():
+        value = means.get(name)
+        lower = (metrics[name].get('better') or ('higher' if metrics[name]['type'] == 'calculate_ma' else 'lower')) \
+            == 'lower'
+        if value is not None and reference == reference and value == value and (
+                value < reference if lower else value > reference):
+            lines.append(f'the SR images score a better {name} ({value:.4f}) than their HR images ({reference:.4f}): '
+                         'check that --sr and --hr are not swapped (a GAN can beat HR on no-reference scores).')
+    return lines
 
 
 def score(usable, sr_dir, hr_dir, metrics, logger):

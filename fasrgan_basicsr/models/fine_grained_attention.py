@@ -2,8 +2,9 @@ from os import path as osp
 
 import torch
 from basicsr.losses import build_loss
-from basicsr.utils import get_root_logger, imwrite, tensor2img
+from basicsr.utils import get_root_logger, tensor2img
 
+from fasrgan_basicsr.utils.image_files import write_image_file
 from fasrgan_basicsr.visualization.score_map import channel_mean, score_map_probabilities
 from fasrgan_basicsr.visualization.score_map_panel import score_map_figures
 
@@ -124,8 +125,8 @@ class FineGrainedAttentionMixin(GANStepMixin):
         title = f'run {self.opt["name"]} | iter {current_iter} | {img_name}'
         panel = score_map_figures(channel_mean(prob), title, sr=tensor2img(visuals['result']), hr=hr,
                                   normalize=True)['panel']
-        imwrite(panel.image, osp.join(self.opt['path']['visualization'], img_name,
-                                      f'{img_name}_{current_iter}_score_map.png'))
+        folder = osp.join(self.opt['path']['visualization'], img_name)
+        write_image_file(osp.join(folder, f'{img_name}_{current_iter}_score_map.png'), panel.image)
         if tb_logger is not None:
             tb_logger.add_image(f'score_map/{dataset_name}/{img_name}', panel.image[..., ::-1], current_iter,
                                 dataformats='HWC')

@@ -12,9 +12,13 @@ attribute 'astype'`` for a zero-byte PNG, ``TypeError`` for an LMDB key that is 
   decoded, or whose GT is not ``scale`` × its LQ, raises :class:`DatasetError` naming the dataset and
   the files or keys.
 """
+import math
 import os
+import re
 from os import path as osp
 
+from basicsr.utils.registry import DATASET_REGISTRY
+from PIL import Image
 from torch.utils.data import Dataset
 
 from fasrgan_basicsr.utils.errors import UserError
@@ -94,40 +98,155 @@ def _pairs_problem(dataset):
     return None
 
 
-def preflight(phase, dataset):
-    """Problems (``datasets:<phase>:<key>: ...`` strings) of one dataset's files, before any work."""
+def _is_lmdb(path):
+    return osp.isfile(osp.join(path, 'data.mdb'))
+
+
+def _root_problem(phase, key, path, backend):
+    """Why ``path`` cannot be read with ``backend``, or None."""
+    if not osp.exists(path):
+        hint = ('fasrgan-prepare-div2k --profile authors_release builds it' if 'authors_release' in str(path) else
+                'see datasets_prep/ to build it')
+        return f'datasets:{phase}:{key}: {path!r} does not exist ({hint}).'
+    if backend == 'lmdb':
+        problem = _lmdb_problem(path) or _lmdb_key_problem(path)
+        if problem and osp.isdir(path) and not _is_lmdb(path):
+            problem += ' — a folder of images is read with io_backend: {type: disk}'
+        return f'datasets:{phase}:{key}: {problem}.' if problem else None
+    if not osp.isdir(path):
+        return (f'datasets:{phase}:{key}: {path!r} is a file; expected a folder of images (or io_backend: lmdb with an '
+                'LMDB folder).')
+    if _is_lmdb(path):
+        return (f'datasets:{phase}:{key}: {path!r} is an LMDB (it holds data.mdb), read here as a folder of images; '
+                'set io_backend: {type: lmdb}.')
+    return None
+
+
+def _listed(meta_file):
+    """The names a ``meta_info`` file lists (each line's first word)."""
+    with open(meta_file, encoding='utf-8') as f:
+        return [line.strip().split(' ')[0] for line in f if line.strip()]
+
+
+def sample_count(dataset):
+    """``(samples, what they are)`` the dataset will hold, as BasicSR counts them, or None when unknown."""
+    kind = DATASET_REGISTRY.get(dataset['type']).__name__ if dataset.get('type') in DATASET_REGISTRY else None
+    backend = (dataset.get('io_backend') or {}).get('type', 'disk')
+    if kind == 'PairedImageDataset':
+        if backend == 'lmdb':
+            return len(_meta_keys(dataset['dataroot_gt'])), 'keys in the GT LMDB'
+        if dataset.get('meta_info_file'):
+            return len(_listed(dataset['meta_info_file'])), f'lines of {dataset["meta_info_file"]}'
+        return len(os.listdir(dataset['dataroot_gt'])), f'files in {dataset["dataroot_gt"]}'
+    if kind == 'SingleImageDataset':
+        if dataset.get('meta_info_file'):
+            return len(_listed(dataset['meta_info_file'])), f'lines of {dataset["meta_info_file"]}'
+        if backend == 'lmdb':
+            return len(_meta_keys(dataset['dataroot_lq'])), 'keys in the LQ LMDB'
+        return len(os.listdir(dataset['dataroot_lq'])), f'files in {dataset["dataroot_lq"]}'
+    if kind == 'RealESRGANDataset':
+        if backend == 'lmdb':
+            return len(_meta_keys(dataset['dataroot_gt'])), 'keys in the GT LMDB'
+        if dataset.get('meta_info') and osp.isfile(dataset['meta_info']):
+            return len(_listed(dataset['meta_info'])), f'lines of {dataset["meta_info"]}'
+    return None
+
+
+def _batch_problem(phase, dataset, count, what, world_size):
+    """A training set that cannot fill one batch per process: BasicSR would train nothing and say it finished."""
+    batch, ratio = dataset.get('batch_size_per_gpu'), dataset.get('dataset_enlarge_ratio', 1)
+    if not isinstance(batch, int) or not isinstance(ratio, int) or ratio < 1:
+        return None
+    per_process = math.ceil(count * ratio / world_size)
+    if per_process >= batch:
+        return None
+    spread = f' / {world_size} processes' if world_size > 1 else ''
+    return (f'datasets:{phase}:batch_size_per_gpu: {batch}, but the train set holds {count} sample(s) ({what}; × '
+            f'dataset_enlarge_ratio {ratio}{spread} = {per_process} per process and epoch): not one batch, so nothing '
+            'would be trained; lower batch_size_per_gpu or raise dataset_enlarge_ratio.')
+
+
+def gt_sizes(dataset, limit=5000):
+    """``{name: (h, w)}`` of a paired dataset's GT images (from ``meta_info.txt`` for an LMDB, image headers for a
+    folder), or None when there are more than ``limit`` files or the sizes cannot be read cheaply."""
+    root = dataset['dataroot_gt']
+    if (dataset.get('io_backend') or {}).get('type') == 'lmdb':
+        sizes = {}
+        with open(osp.join(root, 'meta_info.txt'), encoding='utf-8') as f:
+            for line in f:
+                match = re.match(r'(\S+) \((\d+),(\d+)', line)
+                if match:
+                    sizes[match.group(1)] = (int(match.group(2)), int(match.group(3)))
+        return sizes
+    names = sorted(os.listdir(root))
+    if len(names) > limit:
+        return None
+    sizes = {}
+    for name in names:
+        try:
+            with Image.open(osp.join(root, name)) as img:
+                sizes[name] = (img.height, img.width)
+        except (OSError, ValueError):
+            continue  # an unreadable file is named by the pairing check or when it is read
+    return sizes
+
+
+def _crop_problems(phase, dataset, metrics):
+    """Images too small for a metric's border crop: it would give NaN for them (and a wrong mean)."""
+    crops = {name: m.get('crop_border', 0) for name, m in (metrics or {}).items()
+             if isinstance(m, dict) and isinstance(m.get('crop_border', 0), int) and m.get('crop_border', 0) > 0}
+    if not crops:
+        return []
+    sizes = gt_sizes(dataset) or {}
     problems = []
+    for metric, crop in sorted(crops.items()):
+        small = sorted(n for n, (h, w) in sizes.items() if min(h, w) <= 2 * crop)
+        if small:
+            h, w = sizes[small[0]]
+            problems.append(f'datasets:{phase}: {len(small)} image(s) are too small for val:metrics:{metric} '
+                            f'(crop_border {crop} on each side leaves nothing), e.g. {small[0]} ({w}×{h}); remove '
+                            'them or lower crop_border.')
+    return problems
+
+
+def preflight(phase, dataset, opt=None):
+    """Problems (``datasets:<phase>:<key>: ...`` strings) of one dataset's files, before any work.
+
+    ``opt`` (the whole option dict) adds the checks that need it: a train set that fills no batch, and validation or
+    test images too small for a metric's border crop.
+    """
+    opt = opt or {}
     backend = (dataset.get('io_backend') or {}).get('type', 'disk')
     roots = [k for k in ('dataroot_gt', 'dataroot_lq') if dataset.get(k) is not None]
-    for key in roots:
-        path = dataset[key]
-        if not osp.exists(path):
-            hint = ('fasrgan-prepare-div2k --profile authors_release builds it' if 'authors_release' in str(path) else
-                    'see datasets_prep/ to build it')
-            problems.append(f'datasets:{phase}:{key}: {path!r} does not exist ({hint}).')
-        elif backend == 'lmdb':
-            problem = _lmdb_problem(path) or _lmdb_key_problem(path)
-            if problem:
-                problems.append(f'datasets:{phase}:{key}: {problem}.')
-        elif not osp.isdir(path):
-            problems.append(f'datasets:{phase}:{key}: {path!r} is a file; expected a folder of images '
-                            '(or io_backend: lmdb with an LMDB folder).')
-    meta = dataset.get('meta_info_file')
-    if meta is not None and not osp.isfile(meta):
-        problems.append(f'datasets:{phase}:meta_info_file: {meta!r} is not a file.')
-    if problems or dataset.get('type') != 'PairedImageDataset' or len(roots) != 2:
+    problems = [p for p in (_root_problem(phase, key, dataset[key], backend) for key in roots) if p]
+    for key in ('meta_info_file', 'meta_info'):
+        meta = dataset.get(key)
+        if meta is not None and not osp.isfile(meta):
+            problems.append(f'datasets:{phase}:{key}: {meta!r} is not a file.')
+    if problems:
         return problems
-    if backend == 'lmdb':
+    paired = dataset.get('type') == 'PairedImageDataset' and len(roots) == 2
+    if paired and backend == 'lmdb':
         gt_keys, lq_keys = _meta_keys(dataset['dataroot_gt']), _meta_keys(dataset['dataroot_lq'])
         if sorted(gt_keys) != sorted(lq_keys):
             only = sorted(set(gt_keys) ^ set(lq_keys))
-            problems.append(f'datasets:{phase}: the GT and LQ LMDBs list different keys, e.g. {only[0]!r} '
-                            f'({len(gt_keys)} GT, {len(lq_keys)} LQ keys).' if only else
-                            f'datasets:{phase}: the GT and LQ LMDBs list different numbers of keys.')
-        return problems
-    problem = _pairs_problem(dataset)
-    if problem:
-        problems.append(f'datasets:{phase}: {problem}.')
+            return [f'datasets:{phase}: the GT and LQ LMDBs list different keys, e.g. {only[0]!r} '
+                    f'({len(gt_keys)} GT, {len(lq_keys)} LQ keys).' if only else
+                    f'datasets:{phase}: the GT and LQ LMDBs list different numbers of keys.']
+    elif paired:
+        problem = _pairs_problem(dataset)
+        if problem:
+            return [f'datasets:{phase}: {problem}.']
+    counted = sample_count(dataset)
+    if counted is not None and counted[0] == 0:
+        return [f'datasets:{phase}: holds no samples (0 {counted[1]}): nothing would be '
+                f'{"trained" if phase == "train" else "measured"}.']
+    if counted is not None and phase == 'train':
+        problem = _batch_problem(phase, dataset, *counted, opt.get('world_size') or 1)
+        if problem:
+            problems.append(problem)
+    if paired and phase != 'train':
+        problems += _crop_problems(phase, dataset, (opt.get('val') or {}).get('metrics'))
     return problems
 
 

@@ -8,6 +8,8 @@ import torch
 from basicsr.models import lr_scheduler
 from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
+from fasrgan_basicsr.utils import markdown
+
 from .option_structure import SCHEDULERS, signature_default, train_options
 from .option_table import SECTIONS, SIGNATURE, UNSET, options_of
 
@@ -40,11 +42,6 @@ editor with the YAML language server (VS Code's YAML extension, for one) complet
 *default*: a component's own default comes from its signature; "required" must be given. Keys marked *set by the
 pipeline* are derived from the command line or other keys and replaced if a file gives them.
 """
-
-
-def escape(text):
-    """A Markdown table cell: ``|`` escaped and line breaks flattened."""
-    return str(text).replace('\\', '\\\\').replace('|', '\\|').replace('\n', ' ')
 
 
 def _components():
@@ -120,9 +117,9 @@ def reference_text():
                   '| key | value | default | read by | meaning | source |', '|---|---|---|---|---|---|']
         for option in options_of(section.path):
             value = 'any' if option.derived else option.describe()
-            lines.append('| ' + ' | '.join(escape(cell) for cell in (
+            lines.append(markdown.row((
                 f'`{option.key}`', value, default_text(option, components), readers_text(option, train),
-                option.meaning, option.source)) + ' |')
+                option.meaning, option.source)))
         lines.append('')
     return '\n'.join(lines).rstrip() + '\n'
 

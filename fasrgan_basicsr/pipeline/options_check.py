@@ -180,8 +180,14 @@ def _check_scale(opt, problems):
 
 
 def _check_datasets(opt, problems):
+    names = {}
     for phase, dataset in (opt.get('datasets') or {}).items():
-        problems.extend(preflight(phase, dataset))
+        problems.extend(preflight(phase, dataset, opt))
+        if phase != 'train' and dataset.get('name') in names:  # their results would be written over each other
+            problems.append(f'datasets:{phase}:name: {dataset["name"]!r} is also the name of datasets:'
+                            f'{names[dataset["name"]]}; their images and logged values would overwrite each other, so '
+                            'give each a name of its own.')
+        names.setdefault(dataset.get('name'), phase)
 
 
 def build_on_meta(net_opt):

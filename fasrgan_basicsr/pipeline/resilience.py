@@ -193,7 +193,7 @@ def _wrap_init_tb_loggers(init_tb_loggers):
     @functools.wraps(init_tb_loggers)
     def wrapped(opt):
         logger = get_root_logger()
-        for message in take_pending():
+        for message in take_pending():  # (the runner writes them at the log's start; none are left then)
             logger.warning(message)
         if opt.get('rank', 0) == 0:
             for key in ('models', 'training_states'):

@@ -9,6 +9,7 @@ status that says what happened (see :mod:`fasrgan_basicsr.utils.cli`): 2 bad inp
 import argparse
 import functools
 import logging
+import os
 import sys
 
 import basicsr.data
@@ -17,13 +18,19 @@ import basicsr.train
 
 from fasrgan_basicsr.utils.checkpoint import weights_only_loading
 from fasrgan_basicsr.utils.divergence import DivergenceError
+from fasrgan_basicsr.utils.early_warnings import take_pending
 from fasrgan_basicsr.utils.errors import UserError, describe_os_error
 from fasrgan_basicsr.utils.locks import lock_folder
 from fasrgan_basicsr.utils.run_root import add_root_argument, enter_root
 
-from . import dataset_check, resilience
+from . import dataset_check, resilience, validation
 from .options import parse_options
 from .options_check import check_options
+
+#: the option dict of this process's run, once parsed and checked
+RUN = {}
+#: BasicSR's own get_env_info of each pipeline module (run() may be called more than once in a process)
+_GET_ENV_INFO = {module.__name__: module.get_env_info for module in (basicsr.train, basicsr.test)}
 
 
 def checked_parse_options(root_path, is_train=True, argv=None):
@@ -35,16 +42,38 @@ def checked_parse_options(root_path, is_train=True, argv=None):
     if opt.get('rank', 0) == 0:
         run_folder = opt['path']['experiments_root' if is_train else 'results_root']
         lock_folder(run_folder, 'training run' if is_train else 'test run')
+    RUN['opt'] = opt
     return opt, args
+
+
+def opening_lines(get_env_info):
+    """BasicSR's ``get_env_info``, which both pipelines log first thing into the run's new log file: before it,
+    the root and where this run writes, then the warnings given before the log existed; and from then on a log
+    record that cannot be written (a full disk) stops the run instead of printing a traceback."""
+    @functools.wraps(get_env_info)
+    def wrapped():
+        logger = logging.getLogger('basicsr')
+        opt = RUN.get('opt') or {}
+        paths = opt.get('path') or {}
+        writes = paths.get('experiments_root') or paths.get('results_root')
+        logger.info(f'root: {os.getcwd()} (relative paths resolve here); this run writes {writes}')
+        for message in take_pending():
+            logger.warning(message)
+        validation.raise_on_log_errors()
+        return get_env_info()
+    return wrapped
 
 
 def report(message, level=logging.ERROR):
     """``message`` into the run's log (BasicSR's logger prints it on stderr too), or on stderr before one exists."""
     logger = logging.getLogger('basicsr')
     if any(isinstance(h, logging.FileHandler) for h in logger.handlers):
-        logger.log(level, message)
-    else:
-        print(message, file=sys.stderr, flush=True)
+        try:
+            logger.log(level, message)
+            return
+        except OSError:  # the log file cannot take it (a full disk): the terminal still can
+            pass
+    print(message, file=sys.stderr, flush=True)
 
 
 def user_message(err):
@@ -70,6 +99,9 @@ def run(pipeline_module, pipeline_name, argv=None):
     with a message, no traceback."""
     pipeline_module.parse_options = functools.partial(checked_parse_options, argv=argv)
     pipeline_module.build_dataset = dataset_check.wrap_build_dataset(basicsr.data.build_dataset)
+    if pipeline_module.__name__ in _GET_ENV_INFO:
+        pipeline_module.get_env_info = opening_lines(_GET_ENV_INFO[pipeline_module.__name__])
+    validation.install()
     with weights_only_loading():
         try:
             getattr(pipeline_module, pipeline_name)(root_of(argv))

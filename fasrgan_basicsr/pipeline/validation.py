@@ -16,11 +16,10 @@ import logging
 import math
 
 import basicsr.models.sr_model as sr_model
-import cv2
 from basicsr.models.sr_model import SRModel
 from basicsr.utils import get_root_logger
 
-from fasrgan_basicsr.utils.files import atomic_write_bytes
+from fasrgan_basicsr.utils.image_files import write_image_file
 
 _ORIGINAL = {}
 
@@ -36,16 +35,8 @@ def update_best_metric_result(self, dataset_name, metric, val, current_iter):
 
 
 def imwrite(img, file_path, params=None, auto_mkdir=True):
-    """BasicSR's ``imwrite`` written whole or not at all: encoded in memory, then written atomically."""
-    import os
-    from os import path as osp
-
-    if auto_mkdir:
-        os.makedirs(osp.dirname(osp.abspath(file_path)), exist_ok=True)
-    ok, encoded = cv2.imencode(osp.splitext(file_path)[1], img, params or [])
-    if not ok:
-        raise OSError(f'{file_path}: OpenCV could not encode the image.')
-    atomic_write_bytes(file_path, encoded.tobytes())
+    """BasicSR's ``imwrite``, written whole or not at all (``utils.image_files.write_image_file``)."""
+    write_image_file(file_path, img, params)
 
 
 def _raise_logging_error(record):

@@ -6,8 +6,10 @@ refused by name, all at once, as are broken symbolic links named like images (th
 import os
 from os import path as osp
 
+import cv2
+
 from .errors import UserError
-from .files import file_kind, regular_file_problem
+from .files import atomic_write_bytes, file_kind, regular_file_problem
 
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -54,3 +56,13 @@ def list_image_files(path, option='-i'):
     if problem:
         raise UserError(f'{option} {problem}')
     return [path]
+
+
+def write_image_file(path, image, params=None):
+    """Write ``image`` (what ``cv2.imwrite`` takes) whole or not at all: encoded in memory, then written through a
+    temporary file; a full disk is an ``OSError`` naming ``path`` (OpenCV's ``imwrite`` only returns False)."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    ok, encoded = cv2.imencode(osp.splitext(path)[1], image, params or [])
+    if not ok:
+        raise UserError(f'{path}: OpenCV could not encode the image as {osp.splitext(path)[1]}.')
+    atomic_write_bytes(path, encoded.tobytes())
