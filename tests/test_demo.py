@@ -1,4 +1,5 @@
-"""``make demo``'s program (``python -m fasrgan_basicsr.cli.demo``), run whole as a smoke run: 2 iterations per network."""
+"""``make demo``'s program (``python -m fasrgan_basicsr.cli.demo``), run whole as a smoke run: 2 iterations per
+network."""
 import hashlib
 import os
 import re
@@ -21,9 +22,9 @@ def test_demo_runs_end_to_end_and_writes_only_under_its_root(tmp_path):
     options = REPO / 'options' / 'demo'
     before = tree_digest(options)
     repo_outputs = {p: p.exists() for p in (REPO / 'experiments' / 'FASRGAN_demo', REPO / 'datasets' / 'demo')}
-    proc = subprocess.run([sys.executable, '-m', 'fasrgan_basicsr.cli.demo', '--root', str(tmp_path), '--iterations', '2'],
-                          cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS='2'), capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run([sys.executable, '-m', 'fasrgan_basicsr.cli.demo', '--root', str(tmp_path),
+                           '--iterations', '2'], cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS='2'),
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     models = tmp_path / 'experiments' / 'FASRGAN_demo' / 'models'
     assert {'net_g_2.pth', 'net_d_2.pth'} <= {p.name for p in models.iterdir()}
@@ -44,7 +45,7 @@ def test_demo_runs_end_to_end_and_writes_only_under_its_root(tmp_path):
 
 
 def test_demo_refuses_a_bad_iteration_count_before_any_work(tmp_path):
-    proc = subprocess.run([sys.executable, '-m', 'fasrgan_basicsr.cli.demo', '--root', str(tmp_path), '--iterations', '0'],
-                          cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, '-m', 'fasrgan_basicsr.cli.demo', '--root', str(tmp_path),
+                           '--iterations', '0'], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 2 and 'argument --iterations: expected an integer >= 1, got 0' in proc.stderr
     assert not any(tmp_path.iterdir())
