@@ -1,0 +1,447 @@
+"""Real-world FA at a practical cost: RealESRGAN_FA's two score heads against BasicSR's Real-ESRGAN, and the data path.
+
+    python benchmarks/bench_realworld.py                       # CPU here (batch 2); --device cuda on a GPU
+    python benchmarks/bench_realworld.py --device cuda         # batch 12, the recipe's
+    python benchmarks/bench_realworld.py --dry_run             # tiny networks, one round: proves every path starts
+
+Three configurations, built from the shipped option files with random weights (VGG19 included: a random stand-in
+in a temporary torch cache, as in ``bench_train_step.py``; timing does not depend on the values), the recipe's
+generator (RRDBNet, 23 blocks, 64 features), gt_size 256 and the same batch:
+
+- **RealESRGAN_FA, pooled head**: ``options/realworld/train_RealESRGAN_FA_x4plus.yml`` as shipped
+  (``UNetDiscriminatorFA``, ``score_head: pooled``);
+- **RealESRGAN_FA, FC head**: the same file with the paper's head sized for 256 (``score_head: fc``,
+  ``input_size: 256``), what that file held before;
+- **Real-ESRGAN (BasicSR)**: ``options/realworld/train_RealESRGAN_x4plus.yml``, BasicSR's own ``RealESRGANModel``
+  and ``UNetDiscriminatorSN`` (64 features, skip connections): the baseline of every ratio.
+
+Measured, all in one run:
+
+1. **parameters** of each discriminator (and the generator), ratios to ``UNetDiscriminatorSN``;
+2. **training step** (``optimize_parameters`` on one fixed batch that the model's own ``feed_data`` degraded): the
+   three models built and warmed up in one child process, then timed round-robin (one step each per round,
+   ``--repeats`` rounds) so a shared machine's drifts do not skew the ratios; peak memory of each: on CUDA the peak
+   allocated while it was built and warmed up, on the CPU the peak resident size of a child process of its own
+   running two steps (see ``common.py``);
+3. **USM sharpening**: BasicSR's ``USMSharp`` (one 51×51 2-D convolution) against the compatibility layer's two 1-D
+   passes (``fasrgan_basicsr/compat/usm_sharp.py``) on the batch's 400×400 HR crops and 256×256 patches, with the
+   largest difference;
+4. **profile of one real-world iteration** (the pooled-head model): the batch read by BasicSR's
+   ``RealESRGANDataset`` (image reading, crop, the random blur and sinc kernels), each step of
+   ``RealESRGANModel.feed_data`` (USM, the blurs, resizes, noise, JPEG, crop, the pool) and the training step, each
+   as a share of the iteration, once with BasicSR's USM and once with the two-pass one.
+
+The data are the HR photographs that ship with scikit-image, cut to 400×400 (what ``RealESRGANDataset`` crops).
+Results go to ``<out_dir>/realworld[_dry_run]_<machine>.md`` (default ``benchmarks/results``); ratios against the
+BasicSR baseline of the same run are printed; nothing here is a pass/fail threshold.
+"""
+import fasrgan_basicsr  # noqa: F401  (first: makes basicsr importable, registers the plugin)
+
+# isort: split
+import argparse
+import copy
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from basicsr.archs import build_network
+from basicsr.models import build_model
+from basicsr.models import realesrgan_model as basicsr_realesrgan
+from basicsr.utils.img_process_util import USMSharp
+from torchvision.models import vgg19
+
+from fasrgan_basicsr.compat.usm_sharp import SeparableUSMSharp
+from fasrgan_basicsr.demos.photos import load_photo
+from fasrgan_basicsr.utils.option_file import read_option_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+FA_FILE = 'realworld/train_RealESRGAN_FA_x4plus.yml'
+PLAIN_FILE = 'realworld/train_RealESRGAN_x4plus.yml'
+POOLED, FC, BASELINE = 'RealESRGAN_FA, pooled head', 'RealESRGAN_FA, FC head', 'Real-ESRGAN (BasicSR)'
+# name → (option file, network_d keys replaced)
+CONFIGS = {
+    POOLED: (FA_FILE, {}),
+    FC: (FA_FILE, {'score_head': 'fc', 'input_size': 256}),
+    BASELINE: (PLAIN_FILE, {}),
+}
+PHOTOS = ('astronaut', 'coffee', 'rocket', 'motorcycle')
+HR_CROP = 400  # RealESRGANDataset crops (or pads) every HR image to 400×400
+
+
+# ------------------------------------------------------------------------------------------------ building
+def options(name, device, batch, dry_run, data_root):
+    option_file, net_d = CONFIGS[name]
+    opt = read_option_file(str(common.ROOT / 'options' / option_file))
+    opt['network_d'].update(net_d)
+    if dry_run:  # the dry run proves every code path starts, in seconds
+        opt['train'].pop('perceptual_opt', None)
+        opt['network_g'].update(num_feat=8, num_grow_ch=4, num_block=1)
+        opt['network_d']['num_feat'] = 4
+    root = Path(tempfile.mkdtemp())
+    opt.update(num_gpu=1 if device == 'cuda' else 0, is_train=True, dist=False, rank=0, world_size=1)
+    opt['path'] = {'pretrain_network_g': None, 'models': str(root), 'training_states': str(root)}
+    opt['queue_size'] = batch * (opt['queue_size'] // batch)  # a multiple of the batch, as the checker demands
+    train = opt['datasets']['train']
+    train.update(dataroot_gt=str(data_root), meta_info=str(Path(data_root) / 'meta_info.txt'),
+                 batch_size_per_gpu=batch, num_worker_per_gpu=0)
+    return opt
+
+
+def write_photos(folder):
+    """The scikit-image photographs cut to 400×400 (their top-left corner) and the meta-info list."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in PHOTOS:
+        img = load_photo(name)[:HR_CROP, :HR_CROP]
+        cv2.imwrite(str(folder / f'{name}.png'), cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGR))
+    (folder / 'meta_info.txt').write_text(''.join(f'{n}.png\n' for n in PHOTOS))
+    return folder
+
+
+def dataset(opt):
+    from basicsr.data.realesrgan_dataset import RealESRGANDataset
+    return RealESRGANDataset(dict(opt['datasets']['train'], phase='train', scale=opt['scale']))
+
+
+def read_batch(data, batch, seed):
+    """``batch`` samples of ``data`` collated as BasicSR's loader does (same seed: same images and kernels)."""
+    seed_all(seed)
+    samples = [data[i % len(data)] for i in range(batch)]
+    return torch.utils.data.default_collate(samples)
+
+
+def seed_all(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def degrade(model, batch, seed=0):
+    """``model.feed_data`` (the degradations on the fly, the pool) on ``batch`` with a fixed seed."""
+    seed_all(seed)
+    model.feed_data(batch)
+
+
+def build(name, device, batch, dry_run, data_root, seed=0):
+    opt = options(name, device, batch, dry_run, data_root)
+    model = build_model(opt)
+    degrade(model, read_batch(dataset(opt), batch, seed))
+    return model
+
+
+def n_params(net):
+    return sum(p.numel() for p in net.parameters())
+
+
+def parameters(dry_run):
+    """Parameters of each configuration's networks (built on the meta device) and of UNetDiscriminatorSN."""
+    counts = {}
+    for name, (option_file, net_d) in CONFIGS.items():
+        opt = read_option_file(str(common.ROOT / 'options' / option_file))
+        if dry_run:
+            opt['network_g'].update(num_feat=8, num_grow_ch=4, num_block=1)
+            opt['network_d']['num_feat'] = 4
+        with torch.device('meta'):
+            g = build_network(copy.deepcopy(opt['network_g']))
+            d = build_network(dict(opt['network_d'], **net_d))
+        counts[name] = {'net_d': n_params(d), 'net_g': n_params(g), 'net_d_type': opt['network_d']['type']}
+    return counts
+
+
+# ------------------------------------------------------------------------------------------------ timing
+def timed(fn, device):
+    common.sync(device)
+    start = time.perf_counter()
+    fn()
+    common.sync(device)
+    return time.perf_counter() - start
+
+
+def step_function(model):
+    state = {'iter': 0}
+
+    def step():
+        state['iter'] += 1
+        model.optimize_parameters(state['iter'])
+    return step
+
+
+def summary(times):
+    return {'median': statistics.median(times), 'min': min(times), 'max': max(times)}
+
+
+def child_steps(device, batch, repeats, warmup, dry_run, data_root):
+    """Every configuration built and warmed up in turn, then their steps timed round-robin."""
+    functions, first, memory = {}, {}, {}
+    for name in CONFIGS:
+        out = {}
+        with common.peak_memory(device, out):
+            model = build(name, device, batch, dry_run, data_root)
+            functions[name] = step_function(model)
+            first[name] = timed(functions[name], device)
+            for _ in range(warmup - 1):
+                functions[name]()
+        if device == 'cuda':
+            memory[name] = out['peak_mib']
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, fn in functions.items():
+            times[name].append(timed(fn, device))
+    return {'steps': {k: summary(v) for k, v in times.items()}, 'first': first, 'memory': memory}
+
+
+def child_memory(name, device, batch, dry_run, data_root):
+    model = build(name, device, batch, dry_run, data_root)
+    out = {}
+    with common.peak_memory(device, out):
+        step = step_function(model)
+        step()
+        step()
+    return out
+
+
+def child_usm(device, batch, repeats, data_root):
+    """BasicSR's USMSharp against the two 1-D passes on the batch's HR crops and on gt_size patches."""
+    opt = options(POOLED, device, batch, False, data_root)
+    hr = read_batch(dataset(opt), batch, 0)['gt'].to(device)
+    patches = hr[:, :, :opt['gt_size'], :opt['gt_size']].contiguous()
+    two_d, two_pass = USMSharp().to(device), SeparableUSMSharp().to(device)
+    result = {}
+    for label, images in ((f'{batch}×3×{HR_CROP}×{HR_CROP} (the HR crops)', hr),
+                          (f'{batch}×3×{opt["gt_size"]}×{opt["gt_size"]} (the GT patches)', patches)):
+        with torch.no_grad():
+            diff = (two_d(images) - two_pass(images)).abs().max().item()
+            times = {'BasicSR USMSharp': [], 'two 1-D passes': []}
+            for fn, key in ((two_d, 'BasicSR USMSharp'), (two_pass, 'two 1-D passes')):
+                fn(images)  # warm-up
+            for _ in range(repeats):  # round-robin
+                for fn, key in ((two_d, 'BasicSR USMSharp'), (two_pass, 'two 1-D passes')):
+                    times[key].append(timed(lambda f=fn: f(images), device))
+        result[label] = {'times': {k: summary(v) for k, v in times.items()}, 'max_diff': diff}
+    return result
+
+
+class _Timers:
+    """Seconds spent in each named part, summed over the iterations of a profile."""
+
+    def __init__(self, device):
+        self.device, self.total = device, {}
+
+    def wrap(self, label, fn):
+        def timed_fn(*args, **kwargs):
+            common.sync(self.device)
+            start = time.perf_counter()
+            out = fn(*args, **kwargs)
+            common.sync(self.device)
+            self.total[label] = self.total.get(label, 0.0) + time.perf_counter() - start
+            return out
+        return timed_fn
+
+
+class _TimedFunctional:
+    """``torch.nn.functional`` for BasicSR's Real-ESRGAN module, with ``interpolate`` (its resizes) timed."""
+
+    def __init__(self, functional, timers):
+        self._f, self.interpolate = functional, timers.wrap('resize (F.interpolate, 4×)', functional.interpolate)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
+def child_profile(device, batch, iterations, dry_run, data_root):
+    """One real-world iteration of the pooled-head model, part by part, with BasicSR's USM and with the two-pass one."""
+    module = basicsr_realesrgan
+    result = {}
+    for usm_label, usm in (('BasicSR USMSharp', USMSharp), ('two 1-D passes', SeparableUSMSharp)):
+        opt = options(POOLED, device, batch, dry_run, data_root)
+        model = build_model(opt)
+        model.usm_sharpener = usm().to(device)
+        data = dataset(opt)
+        timers = _Timers(device)
+        originals = {k: getattr(module, k) for k in ('filter2D', 'random_add_gaussian_noise_pt',
+                                                    'random_add_poisson_noise_pt', 'paired_random_crop', 'F')}
+        module.filter2D = timers.wrap('blur and sinc (filter2D, 3×)', originals['filter2D'])
+        noise = timers.wrap('noise (Gaussian or Poisson, 2×)', lambda fn, *a, **k: fn(*a, **k))
+        module.random_add_gaussian_noise_pt = lambda *a, **k: noise(originals['random_add_gaussian_noise_pt'], *a, **k)
+        module.random_add_poisson_noise_pt = lambda *a, **k: noise(originals['random_add_poisson_noise_pt'], *a, **k)
+        module.paired_random_crop = timers.wrap('crop', originals['paired_random_crop'])
+        module.F = _TimedFunctional(originals['F'], timers)
+        model.usm_sharpener.forward = timers.wrap('USM sharpening (2×)', model.usm_sharpener.forward)
+        model.jpeger.forward = timers.wrap('JPEG (DiffJPEG, 2×)', model.jpeger.forward)
+        model._dequeue_and_enqueue = timers.wrap('training-pair pool', model._dequeue_and_enqueue)
+        step = step_function(model)
+        try:
+            for i in range(iterations + 1):  # the first is a warm-up
+                if i == 1:  # measured from here, with the pool full (Real-ESRGAN's steady state: it shuffles it)
+                    timers.total = {}
+                    model.queue_ptr = model.queue_size
+                start = time.perf_counter()
+                batch_data = timers.wrap('dataset: read, crop, kernels (RealESRGANDataset)',
+                                         lambda: read_batch(data, batch, i))()
+                timers.wrap('feed_data (all of the above but the dataset)', lambda: degrade(model, batch_data, i))()
+                timers.wrap('training step (optimize_parameters)', step)()
+                timers.total['iteration'] = timers.total.get('iteration', 0.0) + time.perf_counter() - start
+        finally:
+            for k, v in originals.items():
+                setattr(module, k, v)
+        result[usm_label] = {k: v / iterations for k, v in timers.total.items()}
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ report
+def report(results, args, batch, repeats, final):
+    params, steps, usm, profile = (results.get(k) for k in ('params', 'steps', 'usm', 'profile'))
+    sections = []
+    if params:
+        sn = params[BASELINE]['net_d']
+        rows = [[name, p['net_d_type'], f'{p["net_d"] / 1e6:.2f} M', f'{p["net_d"] / sn:.2f}×',
+                 f'{p["net_g"] / 1e6:.2f} M'] for name, p in params.items()]
+        sections.append('## Parameters\n\n' + common.markdown_table(
+            ['configuration', 'network_d', 'network_d parameters', 'vs UNetDiscriminatorSN', 'network_g parameters'],
+            rows))
+    if steps:
+        base = steps['steps'][BASELINE]['median']
+        rows = []
+        for name, t in steps['steps'].items():
+            memory = steps['memory'].get(name)
+            rows.append([name, common.fmt_time(t), f'{steps["first"][name] * 1000:.0f} ms',
+                         f'{memory:.0f} MiB' if memory is not None else '–', f'{t["median"] / base:.2f}×'])
+        memory_note = ('peak allocated while building and warming up, weights and optimizer states included'
+                       if args.device == 'cuda' else 'peak resident size of a process running two steps'
+                       if not args.dry_run else 'not measured in a dry run')
+        sections.append(
+            f'## Training step\n\nBatch {batch}, gt_size 256, `optimize_parameters` on one batch degraded by the '
+            f'model\'s own `feed_data`; timed round-robin in one process, {repeats} rounds. Memory: {memory_note}.\n\n'
+            + common.markdown_table(['configuration', 'step, median (min–max)', 'first step', 'peak memory',
+                                     f'vs {BASELINE}'], rows))
+    if usm:
+        rows = []
+        for label, r in usm.items():
+            t2d, t1d = r['times']['BasicSR USMSharp'], r['times']['two 1-D passes']
+            rows.append([label, common.fmt_time(t2d), common.fmt_time(t1d), f'{t2d["median"] / t1d["median"]:.1f}×',
+                         f'{r["max_diff"]:.1e}'])
+        sections.append('## USM sharpening\n\n' + common.markdown_table(
+            ['images', 'BasicSR USMSharp (2-D 51×51)', 'two 1-D passes', 'speed-up', 'max |difference|'], rows))
+    if profile:
+        labels = list(profile['BasicSR USMSharp'])
+        labels = [k for k in labels if k != 'iteration'] + ['iteration']
+        rows = []
+        for label in labels:
+            row = [label]
+            for usm_label in ('BasicSR USMSharp', 'two 1-D passes'):
+                seconds = profile[usm_label].get(label, 0.0)
+                share = seconds / profile[usm_label]['iteration']
+                row += [f'{seconds * 1000:.0f} ms', f'{share * 100:.1f} %']
+            rows.append(row)
+        gain = profile['BasicSR USMSharp']['iteration'] - profile['two 1-D passes']['iteration']
+        sections.append(
+            f'## Profile of one real-world iteration ({POOLED}, batch {batch}, mean of {args.profile_iterations})\n\n'
+            + common.markdown_table(['part', 'with BasicSR USM', 'share', 'with two-pass USM', 'share'], rows)
+            + f'\n\nThe parts inside feed_data are included in its row; the two-pass USM saves '
+            f'{gain * 1000:.0f} ms an iteration '
+            f'({gain / profile["BasicSR USMSharp"]["iteration"] * 100:.1f} %).')
+    body = (('**Dry run** (8-feature generator of one block, 4-feature discriminators, no perceptual term): proves '
+             'every path runs; the times mean nothing.\n\n' if args.dry_run else '') + '\n\n'.join(sections))
+    if not final:
+        body += '\n\n(partial)'
+    body += ('\n\n    python benchmarks/bench_realworld.py' + (' --device cuda' if args.device == 'cuda' else '')
+             + (f' --batch {args.batch}' if args.batch else '') + (' --dry_run' if args.dry_run else ''))
+    name = 'realworld_dry_run' if args.dry_run else 'realworld'
+    path = common.write_result(name, args.device, 'Real-world FA: discriminator heads, training step, data path',
+                               body, args.out_dir)
+    if final:
+        print('\n' + body + f'\n\nwritten to {path}')
+
+
+def prepare_stand_in_vgg(torch_home):
+    """Random VGG19 weights where torchvision's loader looks, so the perceptual term runs offline."""
+    with torch.device('meta'):
+        shapes = {k: v.shape for k, v in vgg19().state_dict().items()}
+    folder = Path(torch_home) / 'hub' / 'checkpoints'
+    folder.mkdir(parents=True)
+    torch.save({k: torch.randn(s) * 0.01 for k, s in shapes.items()}, folder / 'vgg19-dcbb9e9d.pth')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', choices=['cuda', 'cpu'])
+    parser.add_argument('--batch', type=int, default=None, help='default: 12 on CUDA (the recipe), 2 on CPU, 1 in a '
+                        'dry run')
+    parser.add_argument('--repeats', type=int, default=None, help='rounds of the round-robin timing (default 5 on '
+                        'CUDA, 3 on CPU, 1 in a dry run)')
+    parser.add_argument('--warmup', type=int, default=None, help='steps before timing (default and least 2: the '
+                        'second step holds the optimizer states; 1 in a dry run)')
+    parser.add_argument('--profile_iterations', type=int, default=None, help='iterations averaged in the profile '
+                        '(default 3, 1 in a dry run)')
+    parser.add_argument('--skip', default='', help='comma-separated parts not to run: steps, memory, usm, profile')
+    parser.add_argument('--out_dir', default=None, help='where the result table goes (default benchmarks/results)')
+    parser.add_argument('--child_timeout', type=float, default=None, help='seconds per child process (default: none)')
+    parser.add_argument('--dry_run', action='store_true', help='tiny networks without the perceptual term, batch 1, '
+                        'one warm-up step and one round, no memory measured')
+    parser.add_argument('--child', nargs='+', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: no CUDA device is available.')
+    batch = args.batch or (1 if args.dry_run else 12 if args.device == 'cuda' else 2)
+    repeats = args.repeats or (1 if args.dry_run else 5 if args.device == 'cuda' else 3)
+    warmup = max(args.warmup or 0, 1 if args.dry_run else 2)
+    args.profile_iterations = args.profile_iterations or (1 if args.dry_run else 3)
+    skip = {s.strip() for s in args.skip.split(',') if s.strip()}
+    common.setup_device(args.device)
+
+    if args.child:  # kind [name] data_root
+        kind, data_root = args.child[0], args.child[-1]
+        if kind == 'steps':
+            result = child_steps(args.device, batch, repeats, warmup, args.dry_run, data_root)
+        elif kind == 'memory':
+            result = child_memory(args.child[1], args.device, batch, args.dry_run, data_root)
+        elif kind == 'usm':
+            result = child_usm(args.device, batch, repeats, data_root)
+        else:
+            result = child_profile(args.device, batch, args.profile_iterations, args.dry_run, data_root)
+        print(json.dumps(result))
+        return
+
+    flags = ['--device', args.device, '--batch', str(batch), '--repeats', str(repeats), '--warmup', str(warmup),
+             '--profile_iterations', str(args.profile_iterations)] + (['--dry_run'] if args.dry_run else [])
+    results = {'params': parameters(args.dry_run)}
+    with tempfile.TemporaryDirectory() as work:
+        data_root = str(write_photos(Path(work) / 'hr'))
+        torch_home = Path(work) / 'torch'
+        if not args.dry_run:
+            prepare_stand_in_vgg(torch_home)
+        os.environ['TORCH_HOME'] = str(torch_home)
+        os.chdir(work)  # BasicSR also looks for experiments/pretrained_models/vgg19 relative to here
+
+        def child(*kind):
+            start = time.perf_counter()
+            out = common.run_child(__file__, [*kind, data_root] + flags, args.child_timeout)
+            print(f'{" ".join(kind)}: {time.perf_counter() - start:.0f} s', flush=True)
+            return out
+
+        if 'steps' not in skip:
+            results['steps'] = child('steps')
+            if args.device == 'cpu' and not args.dry_run and 'memory' not in skip:
+                for name in CONFIGS:  # the process's peak resident size: one process each
+                    results['steps']['memory'][name] = child('memory', name)['peak_mib']
+            report(results, args, batch, repeats, final=False)
+        if 'usm' not in skip:
+            results['usm'] = child('usm')
+            report(results, args, batch, repeats, final=False)
+        if 'profile' not in skip:
+            results['profile'] = child('profile')
+    report(results, args, batch, repeats, final=True)
+
+
+if __name__ == '__main__':
+    main()
