@@ -26,10 +26,11 @@ Measured, all in one run:
 3. **USM sharpening**: BasicSR's ``USMSharp`` (one 51×51 2-D convolution) against the compatibility layer's two 1-D
    passes (``fasrgan_basicsr/compat/usm_sharp.py``) on the batch's 400×400 HR crops and 256×256 patches, with the
    largest difference;
-4. **profile of one real-world iteration** (the pooled-head model): the batch read by BasicSR's
-   ``RealESRGANDataset`` (image reading, crop, the random blur and sinc kernels), each step of
-   ``RealESRGANModel.feed_data`` (USM, the blurs, resizes, noise, JPEG, crop, the pool) and the training step, each
-   as a share of the iteration, once with BasicSR's USM and once with the two-pass one.
+4. **profile of one real-world iteration** (the pooled-head model of the recipe, or with ``--profile demo`` the CPU
+   demo's): the batch read by BasicSR's ``RealESRGANDataset`` (image reading, crop, the random blur and sinc
+   kernels), each step of ``RealESRGANModel.feed_data`` (USM, the blurs, resizes, noise, JPEG, crop, the pool) and the
+   training step, each as a share of the iteration: with BasicSR's data path, with the two-pass USM (compat fix 7),
+   with the FFT filtering of CPU batches too (fix 8), and with the Poisson noise's level count by histogram (fix 9).
 
 The data are the HR photographs that ship with scikit-image, cut to 400×400 (what ``RealESRGANDataset`` crops).
 Results go to ``<out_dir>/realworld[_dry_run]_<machine>.md`` (default ``benchmarks/results``); ratios against the
@@ -53,9 +54,11 @@ import cv2
 import numpy as np
 import torch
 from basicsr.archs import build_network
+from basicsr.data import degradations
 from basicsr.models import build_model
 from basicsr.models import realesrgan_model as basicsr_realesrgan
 from basicsr.utils.img_process_util import USMSharp
+from basicsr.utils.img_process_util import filter2D as basicsr_filter2d
 from torchvision.models import vgg19
 
 from fasrgan_basicsr.compat.usm_sharp import SeparableUSMSharp
@@ -74,13 +77,16 @@ CONFIGS = {
     FC: (FA_FILE, {'score_head': 'fc', 'input_size': 256}),
     BASELINE: (PLAIN_FILE, {}),
 }
+#: what the profile runs: the recipe's pooled-head model, or the CPU demo's (3 RRDBs of 32 features, 64×64 patches)
+PROFILES = {'recipe': POOLED, 'demo': 'RealESRGAN_FA demo (options/demo)'}
+DEMO_CONFIG = ('demo/train_RealESRGAN_FA_demo.yml', {})
 PHOTOS = ('astronaut', 'coffee', 'rocket', 'motorcycle')
 HR_CROP = 400  # RealESRGANDataset crops (or pads) every HR image to 400×400
 
 
 # ------------------------------------------------------------------------------------------------ building
 def options(name, device, batch, dry_run, data_root):
-    option_file, net_d = CONFIGS[name]
+    option_file, net_d = CONFIGS.get(name, DEMO_CONFIG)
     opt = read_option_file(str(common.ROOT / 'options' / option_file))
     opt['network_d'].update(net_d)
     if dry_run:  # the dry run proves every code path starts, in seconds
@@ -159,12 +165,20 @@ def parameters(dry_run):
 
 
 # ------------------------------------------------------------------------------------------------ timing
+def clock(device):
+    """What the times are: wall-clock seconds on CUDA (synchronised); on the CPU the process's CPU seconds, which on a
+    machine shared with other jobs count this process's work, not the others' (run single-threaded: ``--threads 1``,
+    the default there, so that no thread's waiting for another is counted either)."""
+    return time.perf_counter if device == 'cuda' else time.process_time
+
+
 def timed(fn, device):
+    now = clock(device)
     common.sync(device)
-    start = time.perf_counter()
+    start = now()
     fn()
     common.sync(device)
-    return time.perf_counter() - start
+    return now() - start
 
 
 def step_function(model):
@@ -180,10 +194,16 @@ def summary(times):
     return {'median': statistics.median(times), 'min': min(times), 'max': max(times)}
 
 
-def child_steps(device, batch, repeats, warmup, dry_run, data_root):
-    """Every configuration built and warmed up in turn, then their steps timed round-robin."""
+def step_groups(device):
+    """Which configurations share a process (and are timed round-robin): all on CUDA; on the CPU the FC head alone,
+    as its step needs about 11 GiB more than the others (they would not fit beside it in a small machine's memory)."""
+    return [list(CONFIGS)] if device == 'cuda' else [[POOLED, BASELINE], [FC]]
+
+
+def child_steps(names, device, batch, repeats, warmup, dry_run, data_root):
+    """The configurations ``names`` built and warmed up in turn, then their steps timed round-robin."""
     functions, first, memory = {}, {}, {}
-    for name in CONFIGS:
+    for name in names:
         out = {}
         with common.peak_memory(device, out):
             model = build(name, device, batch, dry_run, data_root)
@@ -232,18 +252,18 @@ def child_usm(device, batch, repeats, data_root):
 
 
 class _Timers:
-    """Seconds spent in each named part, summed over the iterations of a profile."""
+    """Seconds spent in each named part, summed over the iterations of a profile (:func:`clock`'s seconds)."""
 
     def __init__(self, device):
-        self.device, self.total = device, {}
+        self.device, self.total, self.now = device, {}, clock(device)
 
     def wrap(self, label, fn):
         def timed_fn(*args, **kwargs):
             common.sync(self.device)
-            start = time.perf_counter()
+            start = self.now()
             out = fn(*args, **kwargs)
             common.sync(self.device)
-            self.total[label] = self.total.get(label, 0.0) + time.perf_counter() - start
+            self.total[label] = self.total.get(label, 0.0) + self.now() - start
             return out
         return timed_fn
 
@@ -258,19 +278,35 @@ class _TimedFunctional:
         return getattr(self._f, name)
 
 
-def child_profile(device, batch, iterations, dry_run, data_root):
-    """One real-world iteration of the pooled-head model, part by part, with BasicSR's USM and with the two-pass one."""
+def _conv_filter2d(img, kernel):
+    return basicsr_filter2d(img.contiguous(), kernel)
+
+
+#: the profile's variants: (USM class, filter2D, the ``torch`` of basicsr.data.degradations) — BasicSR's own data
+#: path, then with the compatibility layer's fixes 7, 8 and 9 added one by one (None: what the layer installed)
+PROFILE_VARIANTS = {
+    'BasicSR': (USMSharp, _conv_filter2d, torch),
+    '+ two-pass USM (fix 7)': (SeparableUSMSharp, _conv_filter2d, torch),
+    '+ FFT filter2D (fix 8)': (SeparableUSMSharp, None, torch),
+    '+ Poisson levels by histogram (fix 9)': (SeparableUSMSharp, None, None),
+}
+
+
+def child_profile(profile, device, batch, iterations, dry_run, data_root):
+    """One real-world iteration part by part, with BasicSR's data path and with the compatibility layer's fixes."""
     module = basicsr_realesrgan
     result = {}
-    for usm_label, usm in (('BasicSR USMSharp', USMSharp), ('two 1-D passes', SeparableUSMSharp)):
-        opt = options(POOLED, device, batch, dry_run, data_root)
+    installed_torch = degradations.torch
+    for variant, (usm, filter2d, module_torch) in PROFILE_VARIANTS.items():
+        degradations.torch = module_torch or installed_torch
+        opt = options(PROFILES[profile], device, batch, dry_run, data_root)
         model = build_model(opt)
         model.usm_sharpener = usm().to(device)
         data = dataset(opt)
         timers = _Timers(device)
         originals = {k: getattr(module, k) for k in ('filter2D', 'random_add_gaussian_noise_pt',
                                                     'random_add_poisson_noise_pt', 'paired_random_crop', 'F')}
-        module.filter2D = timers.wrap('blur and sinc (filter2D, 3×)', originals['filter2D'])
+        module.filter2D = timers.wrap('blur and sinc (filter2D, 3×)', filter2d or originals['filter2D'])
         noise = timers.wrap('noise (Gaussian or Poisson, 2×)', lambda fn, *a, **k: fn(*a, **k))
         module.random_add_gaussian_noise_pt = lambda *a, **k: noise(originals['random_add_gaussian_noise_pt'], *a, **k)
         module.random_add_poisson_noise_pt = lambda *a, **k: noise(originals['random_add_poisson_noise_pt'], *a, **k)
@@ -285,16 +321,18 @@ def child_profile(device, batch, iterations, dry_run, data_root):
                 if i == 1:  # measured from here, with the pool full (Real-ESRGAN's steady state: it shuffles it)
                     timers.total = {}
                     model.queue_ptr = model.queue_size
-                start = time.perf_counter()
+                start = timers.now()
                 batch_data = timers.wrap('dataset: read, crop, kernels (RealESRGANDataset)',
                                          lambda: read_batch(data, batch, i))()
                 timers.wrap('feed_data (all of the above but the dataset)', lambda: degrade(model, batch_data, i))()
                 timers.wrap('training step (optimize_parameters)', step)()
-                timers.total['iteration'] = timers.total.get('iteration', 0.0) + time.perf_counter() - start
+                timers.total['iteration'] = timers.total.get('iteration', 0.0) + timers.now() - start
         finally:
             for k, v in originals.items():
                 setattr(module, k, v)
-        result[usm_label] = {k: v / iterations for k, v in timers.total.items()}
+            degradations.torch = installed_torch
+        result[variant] = {k: v / iterations for k, v in timers.total.items()}
+        model = data = None  # freed before the next variant is built
     return result
 
 
@@ -319,9 +357,14 @@ def report(results, args, batch, repeats, final):
         memory_note = ('peak allocated while building and warming up, weights and optimizer states included'
                        if args.device == 'cuda' else 'peak resident size of a process running two steps'
                        if not args.dry_run else 'not measured in a dry run')
+        groups = ' and '.join('(' + ', '.join(g) + ')' for g in step_groups(args.device))
+        time_note = ('wall-clock' if args.device == 'cuda' else
+                     f'CPU seconds of the process with {args.threads} thread(s), which other jobs on the machine do '
+                     f'not inflate as they do wall-clock')
         sections.append(
             f'## Training step\n\nBatch {batch}, gt_size 256, `optimize_parameters` on one batch degraded by the '
-            f'model\'s own `feed_data`; timed round-robin in one process, {repeats} rounds. Memory: {memory_note}.\n\n'
+            f'model\'s own `feed_data`; times: {time_note}. Timed round-robin ({repeats} rounds) within each process: '
+            f'{groups}. Memory: {memory_note}.\n\n'
             + common.markdown_table(['configuration', 'step, median (min–max)', 'first step', 'peak memory',
                                      f'vs {BASELINE}'], rows))
     if usm:
@@ -333,30 +376,35 @@ def report(results, args, batch, repeats, final):
         sections.append('## USM sharpening\n\n' + common.markdown_table(
             ['images', 'BasicSR USMSharp (2-D 51×51)', 'two 1-D passes', 'speed-up', 'max |difference|'], rows))
     if profile:
-        labels = list(profile['BasicSR USMSharp'])
-        labels = [k for k in labels if k != 'iteration'] + ['iteration']
+        variants = list(profile)
+        labels = [k for k in profile[variants[0]] if k != 'iteration'] + ['iteration']
         rows = []
         for label in labels:
             row = [label]
-            for usm_label in ('BasicSR USMSharp', 'two 1-D passes'):
-                seconds = profile[usm_label].get(label, 0.0)
-                share = seconds / profile[usm_label]['iteration']
+            for variant in variants:
+                seconds = profile[variant].get(label, 0.0)
+                share = seconds / profile[variant]['iteration']
                 row += [f'{seconds * 1000:.0f} ms', f'{share * 100:.1f} %']
             rows.append(row)
-        gain = profile['BasicSR USMSharp']['iteration'] - profile['two 1-D passes']['iteration']
+        base = profile[variants[0]]['iteration']
+        gains = '; '.join(f'{v}: {(base - profile[v]["iteration"]) * 1000:.0f} ms an iteration saved '
+                          f'({(base - profile[v]["iteration"]) / base * 100:.1f} %, '
+                          f'{base / profile[v]["iteration"]:.2f}× as fast)' for v in variants[1:])
         sections.append(
-            f'## Profile of one real-world iteration ({POOLED}, batch {batch}, mean of {args.profile_iterations})\n\n'
-            + common.markdown_table(['part', 'with BasicSR USM', 'share', 'with two-pass USM', 'share'], rows)
-            + f'\n\nThe parts inside feed_data are included in its row; the two-pass USM saves '
-            f'{gain * 1000:.0f} ms an iteration '
-            f'({gain / profile["BasicSR USMSharp"]["iteration"] * 100:.1f} %).')
+            f'## Profile of one real-world iteration ({PROFILES[args.profile]}, batch {batch}, '
+            f'mean of {args.profile_iterations}; '
+            f'{"wall-clock" if args.device == "cuda" else "CPU seconds, " + str(args.threads) + " thread(s)"})\n\n'
+            + common.markdown_table(['part'] + [h for v in variants for h in (v, 'share')], rows)
+            + f'\n\nThe parts inside feed_data are included in its row. {gains}.')
     body = (('**Dry run** (8-feature generator of one block, 4-feature discriminators, no perceptual term): proves '
              'every path runs; the times mean nothing.\n\n' if args.dry_run else '') + '\n\n'.join(sections))
     if not final:
         body += '\n\n(partial)'
     body += ('\n\n    python benchmarks/bench_realworld.py' + (' --device cuda' if args.device == 'cuda' else '')
-             + (f' --batch {args.batch}' if args.batch else '') + (' --dry_run' if args.dry_run else ''))
-    name = 'realworld_dry_run' if args.dry_run else 'realworld'
+             + (f' --batch {args.batch}' if args.batch else '') + (' --dry_run' if args.dry_run else '')
+             + (f' --profile {args.profile} --skip {args.skip}' if args.profile != 'recipe' else ''))
+    name = '_'.join(['realworld'] + (['dry_run'] if args.dry_run else []) +
+                    ([f'{args.profile}_profile'] if args.profile != 'recipe' else []))
     path = common.write_result(name, args.device, 'Real-world FA: discriminator heads, training step, data path',
                                body, args.out_dir)
     if final:
@@ -383,9 +431,13 @@ def main():
                         'second step holds the optimizer states; 1 in a dry run)')
     parser.add_argument('--profile_iterations', type=int, default=None, help='iterations averaged in the profile '
                         '(default 3, 1 in a dry run)')
+    parser.add_argument('--profile', choices=list(PROFILES), default='recipe', help='the model the profile runs: '
+                        'the recipe\'s (default) or the CPU demo\'s (options/demo/train_RealESRGAN_FA_demo.yml)')
     parser.add_argument('--skip', default='', help='comma-separated parts not to run: steps, memory, usm, profile')
     parser.add_argument('--out_dir', default=None, help='where the result table goes (default benchmarks/results)')
     parser.add_argument('--child_timeout', type=float, default=None, help='seconds per child process (default: none)')
+    parser.add_argument('--threads', type=int, default=None, help='torch threads of every child process (default: 1 '
+                        'on CPU, where the times are CPU seconds; torch\'s default on CUDA)')
     parser.add_argument('--dry_run', action='store_true', help='tiny networks without the perceptual term, batch 1, '
                         'one warm-up step and one round, no memory measured')
     parser.add_argument('--child', nargs='+', help=argparse.SUPPRESS)
@@ -397,23 +449,29 @@ def main():
     warmup = max(args.warmup or 0, 1 if args.dry_run else 2)
     args.profile_iterations = args.profile_iterations or (1 if args.dry_run else 3)
     skip = {s.strip() for s in args.skip.split(',') if s.strip()}
+    args.threads = args.threads or (1 if args.device == 'cpu' else torch.get_num_threads())
+    torch.set_num_threads(args.threads)
     common.setup_device(args.device)
 
     if args.child:  # kind [name] data_root
         kind, data_root = args.child[0], args.child[-1]
         if kind == 'steps':
-            result = child_steps(args.device, batch, repeats, warmup, args.dry_run, data_root)
+            result = child_steps(args.child[1].split('|'), args.device, batch, repeats, warmup, args.dry_run,
+                                 data_root)
         elif kind == 'memory':
             result = child_memory(args.child[1], args.device, batch, args.dry_run, data_root)
         elif kind == 'usm':
             result = child_usm(args.device, batch, repeats, data_root)
         else:
-            result = child_profile(args.device, batch, args.profile_iterations, args.dry_run, data_root)
+            result = child_profile(args.profile, args.device, batch, args.profile_iterations, args.dry_run, data_root)
         print(json.dumps(result))
         return
 
     flags = ['--device', args.device, '--batch', str(batch), '--repeats', str(repeats), '--warmup', str(warmup),
-             '--profile_iterations', str(args.profile_iterations)] + (['--dry_run'] if args.dry_run else [])
+             '--profile_iterations', str(args.profile_iterations), '--threads', str(args.threads),
+             '--profile', args.profile] + \
+        (['--dry_run'] if args.dry_run else [])
+    os.environ['OMP_NUM_THREADS'] = str(args.threads)
     results = {'params': parameters(args.dry_run)}
     with tempfile.TemporaryDirectory() as work:
         data_root = str(write_photos(Path(work) / 'hr'))
@@ -430,7 +488,12 @@ def main():
             return out
 
         if 'steps' not in skip:
-            results['steps'] = child('steps')
+            results['steps'] = {'steps': {}, 'first': {}, 'memory': {}}
+            for group in step_groups(args.device):
+                for key, values in child('steps', '|'.join(group)).items():
+                    results['steps'][key].update(values)
+            results['steps'] = {k: {name: v[name] for name in CONFIGS if name in v}  # the table's order
+                                for k, v in results['steps'].items()}
             if args.device == 'cpu' and not args.dry_run and 'memory' not in skip:
                 for name in CONFIGS:  # the process's peak resident size: one process each
                     results['steps']['memory'][name] = child('memory', name)['peak_mib']
