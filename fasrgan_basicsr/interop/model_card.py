@@ -241,6 +241,9 @@ def training_facts(run, checkpoint):
         sources['trainingIterations'] = f'train:total_iter ({options_source}): net_g_latest.pth is written at the end'
     otf = synthesises_pairs(run.get('model_type'), run.effective)
     facts['trainingOTF'] = otf
+    if otf is not None:
+        sources['trainingOTF'] = (f'model_type {run.get("model_type")} ({options_source}): '
+                                  + ('degrades its HR crops on the fly' if otf else 'reads prepared pairs'))
     train = run.get('datasets', 'train') or {}
     hr_size = run.get('gt_size') if otf else train.get('gt_size')
     if isinstance(hr_size, int):
@@ -256,6 +259,7 @@ def training_facts(run, checkpoint):
             sources['trainingBatchSize'] = f'batch_size_per_gpu × max(num_gpu, 1) ({options_source})'
     if train.get('name'):
         facts['dataset'] = str(train['name'])
+        sources['dataset'] = f'datasets:train:name ({options_source})'
         facts['datasetSize'] = dataset_size(train, run.run_root)
         if facts['datasetSize'] is not None:
             sources['datasetSize'] = 'the training set\'s meta-info list or folder, counted at export'
@@ -342,7 +346,8 @@ def _cell(value):
 def markdown_card(card, files, example=None):
     """The short Markdown card: the same facts as ``card``, the files with their SHA-256, the example panel."""
     extra = card['fasrgan_basicsr']
-    rows = [('architecture', card['architecture'] or (extra['network_g'] or {}).get('type')),
+    arch_type = (extra['network_g'] or {}).get('type')
+    rows = [('architecture', f'{card["architecture"]} ({arch_type})' if card['architecture'] else arch_type),
             ('size', card['size']), ('scale', f'×{card["scale"]}'),
             ('parameters', f'{extra["parameters"] / 1e6:.2f} M ({extra["parameters"]:,})'),
             ('input / output channels', f'{card["inputChannels"]} / {card["outputChannels"]}'),
