@@ -84,8 +84,12 @@ def torch_output(state, x):
 
 def test_writes_the_files_it_names(exported):
     root, _ = exported
-    assert sorted(os.listdir(root / 'out')) == ['net_g.onnx', 'net_g.safetensors', 'net_g_fp16.onnx',
-                                                 'net_g_fp16.safetensors']
+    assert sorted(os.listdir(root / 'out')) == ['net_g.json', 'net_g.md', 'net_g.onnx', 'net_g.safetensors',
+                                                 'net_g_example.png', 'net_g_example_lr.png', 'net_g_example_sr.png',
+                                                 'net_g_fp16.onnx', 'net_g_fp16.safetensors']  # and the model card
+    card = json.loads((root / 'out' / 'net_g.json').read_text())
+    assert [(r['type'], r['size']) for r in card['resources']] == [
+        ('onnx', os.path.getsize(root / 'out' / name)) for name in ('net_g.onnx', 'net_g_fp16.onnx')]
 
 
 @pytest.mark.parametrize('name,dtype,bound', [('net_g.onnx', np.float32, FP32_BOUND),
@@ -177,7 +181,7 @@ def test_an_existing_output_is_kept_byte_for_byte_and_nothing_is_written(exporte
     assert run_export('-i', root / 'net_g.pth', '-o', out) == 2
     assert 'net_g.onnx: exists; pass --overwrite to replace it.' in one_line_error(capsys)
     assert os.listdir(out) == ['net_g.onnx'] and (out / 'net_g.onnx').read_bytes() == b'mine'
-    assert run_export('-i', root / 'net_g.pth', '-o', out, '--format', 'safetensors', '--overwrite') == 0
+    assert run_export('-i', root / 'net_g.pth', '-o', out, '--format', 'safetensors', '--overwrite', '--no_card') == 0
     assert sorted(os.listdir(out)) == ['net_g.onnx', 'net_g.safetensors']  # only what was asked for
     torch.save({'params': {'conv.weight': torch.zeros(1)}}, tmp_path / 'same.pth')
     assert run_export('-i', tmp_path / 'same.pth', '-o', tmp_path, '--format', 'pth', '--overwrite') == 2

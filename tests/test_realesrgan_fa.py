@@ -185,7 +185,34 @@ def test_the_shipped_option_files_build_and_pass_the_check_but_for_data_and_runs
     fa = yaml.safe_load(FA_FILE.read_text())
     assert fa['train']['map_gan_opt']['loss_weight'] == fa['train']['gan_opt']['loss_weight'] == 0.1
     assert fa['train']['attention_opt']['loss_weight'] == fa['train']['pixel_opt']['loss_weight'] == 1.0
-    assert fa['network_d']['norm'] == 'spectral' and fa['network_d']['input_size'] == fa['gt_size'] == 256
+    assert fa['network_d']['norm'] == 'spectral' and fa['gt_size'] == 256
+    assert fa['network_d']['score_head'] == 'pooled' and fa['network_d']['input_size'] is None
+
+
+def test_the_real_world_files_use_the_pooled_head_and_the_papers_files_are_unchanged():
+    """Which score head each shipped option file builds, and the side the option check must compare (None: any)."""
+    from basicsr.archs import build_network
+
+    from fasrgan_basicsr.archs.unet_discriminator_arch import PooledScoreHead, UNetDiscriminatorFA
+    real_world = {'realworld/train_RealESRGAN_FA_x4plus.yml', 'demo/train_RealESRGAN_FA_demo.yml'}
+    seen = set()
+    for path in sorted((REPO / 'options').rglob('*.yml')):
+        opt = yaml.safe_load(path.read_text())
+        net_d = opt.get('network_d') or {}
+        if net_d.get('type') != 'UNetDiscriminatorFA':
+            continue
+        name = str(path.relative_to(REPO / 'options'))
+        seen.add(name)
+        options = {k: v for k, v in net_d.items() if k != 'type'}
+        if name in real_world:
+            assert options['score_head'] == 'pooled' and UNetDiscriminatorFA.fixed_input_size(**options) is None
+            net = build_network(dict(net_d, num_feat=4))
+            assert isinstance(net.classifier, PooledScoreHead)
+        else:  # the paper's profiles: no new key, the FC head sized for their patches
+            gt_size = (opt.get('datasets', {}).get('train') or {}).get('gt_size')
+            assert 'score_head' not in options, name
+            assert UNetDiscriminatorFA.fixed_input_size(**options) == options['input_size'] == gt_size, name
+    assert real_world <= seen and len(seen) >= 10
 
 
 @pytest.mark.subprocess

@@ -25,14 +25,17 @@ def weights(net, dtype):
     return {k: v.detach().to(dtype).contiguous() for k, v in net.state_dict().items()}
 
 
-def save_safetensors(net, opt, plain_opt, path, dtype=torch.float32):
-    """The weights of ``net`` (plain key names) as ``dtype`` with the arch's options in the metadata."""
+def save_safetensors(net, opt, plain_opt, path, dtype=torch.float32, card=None):
+    """The weights of ``net`` (plain key names) as ``dtype`` with the arch's options in the metadata (and the model
+    card, a dict of OpenModelDB's fields, under ``model_card`` when given)."""
     from safetensors.torch import save
 
     tensors = weights(net, dtype)
     metadata = {'network_g': json.dumps(plain_opt)}
     if opt != plain_opt:
         metadata['trained_as'] = json.dumps(opt)
+    if card is not None:
+        metadata['model_card'] = json.dumps(card, ensure_ascii=False)
     atomic_write_bytes(path, save(tensors, metadata=metadata))
 
 

@@ -25,7 +25,8 @@ class RealESRGANFAModel(FineGrainedAttentionMixin, RealESRGANModel):
     batch (``gan_gt_usm``).
 
     Shapes: LQ ``(B, 3, h, w)`` made from GT ``(B, 3, 4h, 4w)`` by the degradations; the score map has the
-    GT's shape (``UNetDiscriminatorFA``, which needs ``gt_size`` = its ``input_size``).
+    GT's shape (``UNetDiscriminatorFA``: with the paper's FC head ``gt_size`` must be its ``input_size``; with
+    ``score_head: pooled``, the shipped real-world files' choice, any multiple of 8).
     """
 
     def loss_targets(self):
