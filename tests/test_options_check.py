@@ -31,6 +31,28 @@ def test_discriminator_default_input_size_is_checked(tiny_data):
     assert 'VGGStyleDiscriminator is built for 128×128' in problems(opt)[0]
 
 
+def test_the_pooled_head_takes_any_size_that_is_a_multiple_of_8(tiny_data):
+    """The check asks the arch (``fixed_input_size``) rather than reading input_size itself."""
+    opt = tiny_options(tiny_data)
+    opt['network_d'].update(score_head='pooled', input_size=None)
+    assert problems(opt) == []
+    opt['network_d']['input_size'] = 128  # not read by the pooled head
+    assert problems(opt) == []
+    opt['datasets']['train']['gt_size'] = 36
+    assert problems(opt) == ['datasets:train:gt_size: 36 is not a multiple of 8, which UNetDiscriminatorFA needs '
+                             'of its inputs.']
+    opt['datasets']['train']['gt_size'] = 32
+    opt['network_d'].update(score_head='fc', input_size=None)  # the paper's head needs its size
+    assert problems(opt) == ['network_d:input_size: UNetDiscriminatorFA: the fully connected score head (score_head: '
+                             'fc) is built for one input size: a positive multiple of 8 equal to the patch size, got '
+                             'None.']
+    del opt['network_d']['input_size']  # its default, 128, is read
+    assert problems(opt) == ['network_d:input_size: UNetDiscriminatorFA is built for 128×128 inputs but '
+                             'datasets:train:gt_size is 32; make them equal.']
+    opt['network_d']['score_head'] = 'pool'
+    assert problems(opt) == ["network_d:score_head: expected one of fc, pooled, got 'pool'."]
+
+
 def test_names_weights_and_paths(tiny_data, tmp_path):
     opt = tiny_options(tiny_data)
     opt['model_type'] = 'FASRGANModle'

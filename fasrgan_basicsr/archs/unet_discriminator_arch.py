@@ -165,12 +165,17 @@ class UNetDiscriminatorFA(nn.Module):
         when any input whose sides are multiples of 8 works.
 
         ``network_d_options`` are the option file's ``network_d`` keys (``type`` and unknown keys are ignored):
-        ``input_size`` (default 128) with the FC head, None with ``score_head: pooled``. What the option check asks
-        instead of reading ``input_size`` itself.
+        ``input_size`` (default 128) with the FC head, None with ``score_head: pooled``; ValueError (its message
+        what is expected) when the FC head has no valid size. What the option check asks instead of reading
+        ``input_size`` itself.
         """
-        if network_d_options.get('score_head', 'fc') == 'pooled':
+        if network_d_options.get('score_head', 'fc') != 'fc':  # pooled; an unknown head is named by its own check
             return None
-        return network_d_options.get('input_size', PAPER_INPUT_SIZE)
+        size = network_d_options.get('input_size', PAPER_INPUT_SIZE)
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0 or size % 8:
+            raise ValueError(f'the fully connected score head (score_head: fc) is built for one input size: a '
+                             f'positive multiple of 8 equal to the patch size, got {size!r}')
+        return size
 
     def _encode(self, x):
         if x.dim() != 4 or x.size(-1) % 8 or x.size(-2) % 8:

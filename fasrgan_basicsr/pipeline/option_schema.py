@@ -80,16 +80,20 @@ def _required(options, is_train=True):
     return sorted({o.key for o in options if o.required is True or (o.required == 'train' and is_train)})
 
 
-def _by_type(section_path, names, node_for):
-    """The definition of a typed section (its keys depend on its ``type``): every known component's clause."""
-    everything = options_of(section_path)
+def _by_type(section_paths, names, node_for):
+    """The definition of a typed section (its keys depend on its ``type``): every known component's clause.
+    ``section_paths``: the sections that share the definition (``network_g`` and ``network_d``), their keys joined."""
+    section_paths = (section_paths,) if isinstance(section_paths, str) else section_paths
+    everything = list({o.key: o for path in section_paths for o in options_of(path)}.values())
     clauses = []
     for name in sorted(names):
-        keys = applicable(_sample_path(section_path), node_for(name), {}, True)
-        if keys is None or not keys.strict:
+        found = [applicable(_sample_path(path), node_for(name), {}, True) for path in section_paths]
+        if any(keys is None or not keys.strict for keys in found):
             continue
+        options = list({o.key: o for keys in found for o in keys.options}.values())
+        plain_names = {n for keys in found for n in keys.plain_names} - {o.key for o in options}
         condition = {'properties': {'type': {'const': name}}, 'required': ['type']}
-        clauses.append({'if': condition, 'then': _strict(keys.options, keys.plain_names)})
+        clauses.append({'if': condition, 'then': _strict(options, plain_names)})
     definition = {'type': 'object', 'properties': _properties(everything), 'patternProperties': _patterns(everything)}
     required = _required([o for o in everything if not o.readers])
     if required:
@@ -141,7 +145,7 @@ def build_schema():
     """The JSON Schema (a dict) of an option file."""
     definitions = {
         'dataset': _by_type('datasets:*', registered(DATASET_REGISTRY), lambda name: {'type': name}),
-        'network': _by_type('network_g', registered(ARCH_REGISTRY), lambda name: {'type': name}),
+        'network': _by_type(('network_g', 'network_d'), registered(ARCH_REGISTRY), lambda name: {'type': name}),
         'loss': _by_type('train:*_opt', registered(LOSS_REGISTRY), lambda name: {'type': name}),
         'optimizer': _by_type('train:optim_*', [n for n in OPTIMIZERS if hasattr(torch.optim, n)],
                               lambda name: {'type': name}),

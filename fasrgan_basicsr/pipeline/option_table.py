@@ -271,14 +271,22 @@ TABLE = [
            'release `models/networks.py`'),
           ('map_channels', Int(1), 'channels of the score map (the image\'s)', ('UNetDiscriminatorFA',),
            'C, the image\'s channels (Sec. III-A)'),
-          ('input_size', Int(8), 'the input side the fully connected score head is built for (= gt_size)',
-           ('UNetDiscriminatorFA', 'VGGFeatureDiscriminator', 'VGGStyleDiscriminator'), '128 (release `"HR_size"`)'),
           ('norm', Choice(('batch', 'spectral', 'none')), 'normalisation of the discriminator\'s convolutions',
            ('UNetDiscriminatorFA', 'VGGFeatureDiscriminator'), 'BatchNorm (Fig. 3)'),
           ('bn_eps_as_channels', Bool(), "the release's BatchNorm2d(out_ch, out_ch): eps = channels in each stage's "
            'first BatchNorm', ('UNetDiscriminatorFA',), 'release `double_conv`'),
           ('skip_connection', Bool(), 'UNet skip connections', ('UNetDiscriminatorSN',), 'on (Real-ESRGAN)'),
       )],
+
+    Option('network_d', 'input_size', Int(8), 'the input side the fully connected score head is built for '
+           '(= gt_size); empty with `score_head: pooled`', default=SIGNATURE, nullable=True,
+           readers=('UNetDiscriminatorFA', 'VGGFeatureDiscriminator', 'VGGStyleDiscriminator'),
+           source='128 (release `"HR_size"`)'),
+    Option('network_d', 'score_head', Choice(('fc', 'pooled')), "the whole-image score head: fc, the paper's (fully "
+           'connected on the flattened deepest features, sized for input_size); pooled, convolutions and global '
+           'average pooling before the same FC layers (the same parameters at any input size)', default=SIGNATURE,
+           readers=('UNetDiscriminatorFA',),
+           source="fc: the paper (Fig. 3); pooled: this project's, the real-world option files' (docs/real_world.md)"),
 
     # ----------------------------------------------------------------------------------------------------- path
     Option('path', 'pretrain_network_*', PATH, 'checkpoint to start the network from (`pretrain_network_g`, `_d`)',

@@ -320,10 +320,18 @@ def _check_discriminator_input(opt, problems):
         return
     key, gt_size = ('gt_size', opt.get('gt_size')) if _synthesises_pairs(opt) else \
         ('datasets:train:gt_size', train_set.get('gt_size'))
-    input_size = net_d.get('input_size', _default_arg(ARCH_REGISTRY.get(net_d['type']), 'input_size'))
+    arch = ARCH_REGISTRY.get(net_d['type'])
+    declared = getattr(arch, 'fixed_input_size', None)  # an arch whose size depends on its options declares it
+    try:
+        input_size = declared(**net_d) if declared else net_d.get('input_size', _default_arg(arch, 'input_size'))
+    except ValueError as err:
+        problems.append(f'network_d:input_size: {net_d["type"]}: {err}.')
+        return
     if input_size is not None and gt_size is not None and input_size != gt_size:
         problems.append(f'network_d:input_size: {net_d["type"]} is built for {input_size}×{input_size} inputs but '
                         f'{key} is {gt_size}; make them equal.')
+    elif input_size is None and declared and isinstance(gt_size, int) and gt_size % 8:
+        problems.append(f'{key}: {gt_size} is not a multiple of 8, which {net_d["type"]} needs of its inputs.')
 
 
 def _check_training_pair_pool(opt, problems):
