@@ -47,8 +47,9 @@ lint: install
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
 
+# exactly what `make demo` and `make demo-realworld` wrote under the repository (fasrgan_basicsr/demos/outputs.py lists it)
 clean:
-	rm -rf experiments/demo_* results/demo_* datasets/demo demo_output
+	$(PYTHON_EXE) fasrgan_basicsr/demos/outputs.py
 
 # Mutation testing (not part of `make test`; takes long): the score of each core module and its surviving
 # mutants, each module against the fast tests that cover it. `make mutate MODULES=losses` runs one.

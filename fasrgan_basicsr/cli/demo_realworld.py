@@ -24,13 +24,12 @@ import fasrgan_basicsr  # noqa: F401  (first: makes basicsr importable, register
 
 # isort: split
 import glob
-import re
+import os
 import sys
 import time
 from os import path as osp
 
 import cv2
-import yaml
 
 from fasrgan_basicsr.demos.realworld import (
     DEGRADATION_SEED,
@@ -41,77 +40,79 @@ from fasrgan_basicsr.demos.realworld import (
     data_root,
     degradation_settings,
     side_by_side,
-    write_test_options,
     write_test_pair,
     write_training_photos,
 )
-from fasrgan_basicsr.demos.steps import checkpoint, run_step, shortened
+from fasrgan_basicsr.demos.steps import Steps, checkpoint, metrics_text, score_map_range, shortened
+from fasrgan_basicsr.demos.test_options import write_test_options
 from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point, positive_int
-from fasrgan_basicsr.utils.run_root import enter_root
+from fasrgan_basicsr.utils.image_files import write_image_file
+from fasrgan_basicsr.utils.option_file import read_option_file
 from fasrgan_basicsr.utils.shipped_options import shipped_option_file
 
 
 def main(argv=None):
-    parser = ArgumentParser(description=__doc__, root=False)
-    parser.add_argument('--root', default=None, help='where datasets/, experiments/ and results/ go (default: '
-                        '$FASRGAN_ROOT if set, else the current folder; created when missing)')
+    parser = ArgumentParser(description=__doc__, root='create')
     parser.add_argument('--iterations', type=positive_int, help='train each network this many iterations '
                         '(default: the option files\' totals)')
+    parser.add_argument('-v', '--verbose', action='store_true', help='show everything the commands print (else it '
+                        'goes to results/demo_realworld.log only)')
     args = parser.parse_args(argv)
     iterations = args.iterations
-    root = enter_root(args.root, create=True)
+    root = os.getcwd()  # the root, entered by the parser
     start = time.time()
+    steps = Steps(osp.join(root, 'results', 'demo_realworld.log'), 6, args.verbose)
+    print(f'Real-world demo under {root} (the commands\' own output: {steps.log_path}; -v shows it here)')
     esrnet_path, fa_path = shipped_option_file(ESRNET_OPT), shipped_option_file(FA_OPT)
-    with open(esrnet_path) as f:
-        esrnet_opt = yaml.safe_load(f)
-    with open(fa_path) as f:
-        fa_opt = yaml.safe_load(f)
+    esrnet_opt, fa_opt = read_option_file(esrnet_path), read_option_file(fa_path)
 
     data = data_root(root)
     write_training_photos(osp.join(data, 'train_HR'))
-    run_step('prepare_realesrgan', ['--input', osp.join(data, 'train_HR'), '--output', data, '--workers', '1',
-                                    '--overwrite'], root)
-    drawn = write_test_pair(osp.join(data, 'val'), degradation_settings(esrnet_opt))
-    print(f'test pair: {osp.join(data, "val")} ({TEST_PHOTO}; its degraded input: {drawn}, seed {DEGRADATION_SEED})')
+    steps.run(f'HR-only training data: 400×400 sub-images and meta-info of {osp.join(data, "train_HR")}',
+              'prepare_realesrgan', ['--input', osp.join(data, 'train_HR'), '--output', data, '--workers', '1',
+                                     '--overwrite'], root)
+    drawn = steps.do(f'test pair {osp.join(data, "val")} ({TEST_PHOTO}, degraded with seed {DEGRADATION_SEED})',
+                     write_test_pair, osp.join(data, 'val'), degradation_settings(esrnet_opt), result=str)
 
-    run_step('train', ['-opt', esrnet_path] + shortened(iterations), root)
-    run_step('train', ['-opt', fa_path] + shortened(iterations), root)
+    esrnet_iter = iterations or esrnet_opt['train']['total_iter']
+    total_iter = iterations or fa_opt['train']['total_iter']
+    steps.run(f'L1 stage on degraded inputs: {esrnet_opt["name"]}, {esrnet_iter} iterations', 'train',
+              ['-opt', esrnet_path] + shortened(iterations), root, result=metrics_text)
+    steps.run(f'RealESRGAN_FA from it: {fa_opt["name"]}, {total_iter} iterations', 'train',
+              ['-opt', fa_path] + shortened(iterations), root, result=metrics_text)
 
     experiment = osp.join(root, 'experiments', fa_opt['name'])
     test_opt = osp.join(experiment, f'test_{fa_opt["name"]}.yml')
-    write_test_options(test_opt, fa_opt)
-    run_step('test', ['-opt', test_opt], root)
+    write_test_options(test_opt, fa_opt, TEST_NAME, 'demo_realworld_test')
+    test_output = steps.run('test on the degraded photograph (BasicSR\'s test pipeline)', 'test', ['-opt', test_opt],
+                            root, result=lambda out: metrics_text(out).replace('validation ', ''))
 
     results = osp.join(root, 'results', TEST_NAME)
     maps = osp.join(results, 'score_maps')
     models = osp.join(experiment, 'models')
-    total_iter = iterations or fa_opt['train']['total_iter']
-    printed = run_step('visualize_score_map', [
+    steps.run('score map of the discriminator', 'visualize_score_map', [
         '-opt', fa_path, '--net_g', checkpoint(models, 'g', total_iter), '--net_d', checkpoint(models, 'd', total_iter),
         '-i', osp.join(data, 'val', 'LQ'), '--hr', osp.join(data, 'val', 'HR'), '--normalize', '--overwrite',
-        '--device', 'cpu', '-o', maps], root, capture=True)
+        '--device', 'cpu', '-o', maps], root, result=score_map_range)
     lq = cv2.imread(osp.join(data, 'val', 'LQ', f'{TEST_PHOTO}.png'), cv2.IMREAD_COLOR)
     panel = cv2.imread(osp.join(maps, f'{TEST_PHOTO}_panel.png'), cv2.IMREAD_COLOR)
     figure_path = osp.join(results, f'{TEST_PHOTO}_side_by_side.png')
-    cv2.imwrite(figure_path, side_by_side(lq, panel))
+    write_image_file(figure_path, side_by_side(lq, panel))
 
     logs = sorted(glob.glob(osp.join(results, 'test_*.log')))
-    print(f'\nReal-world demo finished in {time.time() - start:.0f} s.')
-    print(f'  training data (HR only):      {data} (train_HR_sub/, meta_info/)')
-    print(f'  test pair:                    {osp.join(data, "val")} (HR/, LQ/ = the degraded input)')
-    print(f'  training logs, checkpoints:   {osp.join(root, "experiments", esrnet_opt["name"])}, {experiment}')
-    print(f'  test log (PSNR/SSIM):         {logs[-1] if logs else "missing"}')
-    if logs:
-        with open(logs[-1]) as f:
-            metrics = re.findall(r'# (\w+): ([\d.]+)', f.read())
-        print('    ' + ', '.join(f'{name} {value}' for name, value in metrics) + f' ({TEST_PHOTO}, Y channel)')
-    print(f'  SR image:                     {osp.join(results, "visualization", "demo_realworld_test")}')
-    print(f'  score maps (HR | SR | M | M stretched): {maps}')
-    for line in printed.splitlines():  # "<panel>  M min … max … mean …"
-        panel_path, _, numbers = line.partition('  M ')
-        print(f'    {osp.basename(panel_path)}: score map M {numbers}')
-    print(f'  degraded input | HR | SR | M | M stretched: {figure_path}')
-
+    metrics = metrics_text(test_output).replace('validation ', '')
+    print(f'\nReal-world demo finished in {time.time() - start:.0f} s. On {TEST_PHOTO}, degraded ({drawn}): '
+          f'{metrics or "no metrics logged"}.\n')
+    lines = [
+        ('degraded input | HR | SR | M | M stretched', figure_path),
+        ('score maps (HR | SR | M | M stretched)', maps),
+        ('training data (HR only)', f'{data} (train_HR_sub/, meta_info/)'),
+        ('test pair', f'{osp.join(data, "val")} (HR/, LQ/ = the degraded input)'),
+        ('training runs (logs, checkpoints)', f'{osp.join(root, "experiments", esrnet_opt["name"])}, {experiment}'),
+        ('test log and SR image', logs[-1] if logs else results)]
+    width = max(len(what) for what, _ in lines) + 1
+    for what, path in lines:
+        print(f'  {what + ":":<{width}} {path}')
 
 
 run = entry_point(main)

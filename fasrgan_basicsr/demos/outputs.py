@@ -19,7 +19,7 @@ OUTPUTS = (('datasets/demo',)
            + tuple(f'results/{run}' for run in TEST_RUNS)
            + tuple(f'results/.{run}.lock' for run in TEST_RUNS)
            + tuple(f'tb_logger/{run}' for run in TRAINING_RUNS)
-           + ('results/demo_summary.md', 'results/demo.log', 'results/demo_realworld.log'))
+           + ('results/demo_summary.md', 'results/demo_panel.png', 'results/demo.log', 'results/demo_realworld.log'))
 #: folders the demos create and that stay only when something else is in them
 PARENTS = ('experiments', 'results', 'tb_logger', 'datasets')
 

@@ -6,7 +6,6 @@ from os import path as osp
 
 import cv2
 import numpy as np
-import yaml
 from basicsr.data.degradations import add_gaussian_noise, add_jpg_compression, add_poisson_noise, random_mixed_kernels
 
 from fasrgan_basicsr.utils import rng_state
@@ -123,23 +122,6 @@ def write_test_pair(folder, settings):
         os.makedirs(osp.join(folder, kind), exist_ok=True)
         cv2.imwrite(osp.join(folder, kind, f'{TEST_PHOTO}.png'), img)
     return drawn
-
-
-def write_test_options(path, train_opt):
-    """A BasicSR test option file evaluating the RealESRGAN_FA generator (EMA weights) with plain SRModel."""
-    opt = {
-        'name': TEST_NAME,
-        'model_type': 'SRModel',
-        'scale': SCALE,
-        'num_gpu': 0,
-        'datasets': {'test_1': dict(train_opt['datasets']['val'], name='demo_realworld_test')},
-        'network_g': train_opt['network_g'],
-        'path': {'pretrain_network_g': f'experiments/{train_opt["name"]}/models/net_g_latest.pth',
-                 'param_key_g': 'params_ema', 'strict_load_g': True},
-        'val': {'save_img': True, 'suffix': None, 'metrics': train_opt['val']['metrics']},
-    }
-    with open(path, 'w') as f:
-        yaml.safe_dump(opt, f, sort_keys=False)
 
 
 def side_by_side(lq, panel, scale=SCALE):

@@ -22,18 +22,21 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse's parser with ``--root``, whose errors (a missing or malformed argument) are a :class:`UserError`."""
 
     def __init__(self, *args, root=True, **kwargs):
+        """``root``: True, ``--root`` (entered once the arguments are parsed); ``'create'``, the same, made when missing
+        (a command that only writes, such as the demos); False, none."""
         kwargs.setdefault('formatter_class', argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)
+        self.root = root
         if root:
-            add_root_argument(self)
+            add_root_argument(self, create=root == 'create')
 
     def error(self, message):
         raise UserError(f'{message} (see --help)')
 
     def parse_args(self, args=None, namespace=None):
         parsed = super().parse_args(args, namespace)
-        if hasattr(parsed, 'root'):
-            enter_root(parsed.root)
+        if self.root:
+            enter_root(parsed.root, create=self.root == 'create')
         return parsed
 
 

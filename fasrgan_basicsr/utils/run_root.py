@@ -19,11 +19,11 @@ from .errors import UserError
 ENV = 'FASRGAN_ROOT'
 
 
-def add_root_argument(parser):
-    """Add ``--root DIR`` to an argparse parser."""
+def add_root_argument(parser, create=False):
+    """Add ``--root DIR`` to an argparse parser (``create``: its help says a missing folder is made)."""
     parser.add_argument('--root', default=None, metavar='DIR',
                         help=f'folder every relative path resolves against, inputs and outputs alike (default: ${ENV} '
-                        'if set, else the current folder)')
+                        'if set, else the current folder' + ('; created when missing)' if create else ')'))
 
 
 def chosen_root(root=None):
