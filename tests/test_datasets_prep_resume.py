@@ -106,8 +106,9 @@ def test_benchmarks_killed_then_rerun_resume(benchmark_reference, tmp_path, func
     argv = ['--input', downloads, '--output', out, '--lmdb', '--workers', 1]
     patch = {'write_lmdb': 'create_lmdb', 'move_into_place': 'staging'}.get(function)
     assert kill_at_call('prepare_benchmarks', function, call, argv, patch) == -signal.SIGKILL, where
-    assert sorted(p.name for p in out.iterdir()) == (['Set5', 'benchmarks.partial'] if function == 'move_into_place'
-                                                     else ['benchmarks.partial']), where
+    # the killed run left its lock file (unlocked: the rerun takes it over, and removes it when done)
+    assert sorted(p.name for p in out.iterdir()) == ['.benchmarks.partial.lock'] + (
+        ['Set5', 'benchmarks.partial'] if function == 'move_into_place' else ['benchmarks.partial']), where
     code, stdout, stderr = run_main(prepare_benchmarks, *argv)
     assert code == 0, (where, stderr)
     assert f'resuming the interrupted run kept in {out / "benchmarks.partial"}' in stdout, where

@@ -21,18 +21,20 @@ PREPARED = re.compile(rf'datasets/(benchmarks/({BENCHMARK_SETS})/(HR|LR_bicubic/
                       r'|DIV2K_realesrgan'
                       r'|RealSR_V3/(test/(HR|LR_x4)|train_(HR|LR_x4)_sub\.lmdb)'
                       r'|demo/((train|val)/(HR|LR_bicubic/X4)|realworld(/val/(HR|LQ))?))')
-PRODUCED = re.compile(r"path:pretrain_network_[gd]: 'experiments/(?P<name>[^/]+)/models/net_[gd]_latest\.pth' "
-                      r'does not exist')
+#: how a problem shows a relative path: quoted, then the root it was looked for under
+UNDER_ROOT = r"(?: \(under the root [^)]*\))?"
+PRODUCED = re.compile(r"path:pretrain_network_[gd]: 'experiments/(?P<name>[^/]+)/models/net_[gd]_latest\.pth'"
+                      + UNDER_ROOT + ' does not exist')
 #: the authors' released weights, where docs/authors_models.md puts them (downloaded, or joined by fasrgan-join-fs)
 RELEASE_WEIGHTS = {'FASRGAN_G.pth': 'FASRGAN', 'FsSRGAN_joined.pth': 'FsSRGAN', 'FAFsSRGAN_joined.pth': 'FAFsSRGAN',
                    'RRDB_ESRGAN_x4.pth': 'ESRGAN'}
-DOWNLOADED = re.compile(r"path:pretrain_network_g: 'experiments/pretrained_models/release/(?P<file>[^/']+)' "
-                        r'does not exist')
+DOWNLOADED = re.compile(r"path:pretrain_network_g: 'experiments/pretrained_models/release/(?P<file>[^/']+)'"
+                        + UNDER_ROOT + ' does not exist')
 
 
 def acceptable_here(problem):
     """A problem only because this machine has no data, no trained runs or no GPU; the path is the right one."""
-    dataroot = re.match(r"datasets:\w+:dataroot_\w+: '([^']+)' does not exist ", problem)
+    dataroot = re.match(r"datasets:\w+:dataroot_\w+: '([^']+)'" + UNDER_ROOT + ' does not exist ', problem)
     if dataroot:
         return PREPARED.fullmatch(dataroot.group(1)) is not None
     produced = PRODUCED.match(problem)
@@ -46,6 +48,8 @@ def acceptable_here(problem):
 
 def test_acceptable_here_rejects_typos():
     assert acceptable_here("datasets:test_1:dataroot_gt: 'datasets/benchmarks/Set5/HR' does not exist (see x).")
+    assert acceptable_here("datasets:test_1:dataroot_gt: 'datasets/benchmarks/Set5/HR' (under the root /r) does not "
+                           "exist (see x).")
     assert not acceptable_here("datasets:test_1:dataroot_gt: 'datasets/benchmarks/Set6/HR' does not exist (see x).")
     assert not acceptable_here("datasets:test_1:dataroot_gt: 'datasets/benchmark/Set5/HR' does not exist (see x).")
     assert acceptable_here("path:pretrain_network_g: 'experiments/FASRGAN_x4_DIV2K/models/net_g_latest.pth' does "

@@ -66,8 +66,8 @@ def test_names_weights_and_paths(tiny_data, tmp_path):
     assert 'train:gan_opt:loss_weight: expected a number >= 0, got -0.005.' in found
     assert any(p.startswith("val:metrics:psnr:type: unknown metric 'calculate_psnrr'") for p in found)
     assert any(p.startswith("datasets:train:type: unknown dataset 'PairedImageDatset'") for p in found)
-    assert f"datasets:train:dataroot_lq: '{tmp_path / 'missing'}' does not exist (see datasets_prep/ to build it)." \
-        in found
+    assert f"datasets:train:dataroot_lq: '{tmp_path / 'missing'}' does not exist (the fasrgan-prepare-* commands " \
+           "build the paper's datasets)." in found
 
 
 def test_missing_vgg_weights_offline_is_a_clear_error(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
-from fasrgan_basicsr.utils.locks import lock_folder
+from fasrgan_basicsr.utils.locks import lock_folder, release_folder
 
 from .common import PrepError, info, parallel_map, warn
 
@@ -241,8 +241,15 @@ class StagedOutput:
         self.committed = True
 
     def __exit__(self, exc_type, exc, tb):
+        try:
+            self._clean_up(exc_type)
+        finally:
+            release_folder(self.final)
+        return False
+
+    def _clean_up(self, exc_type):
         if exc_type is None or self.committed:
-            return False
+            return
         if self.params is not None and self.partial.exists():
             warn(f'the incomplete output is kept in {self.partial}; rerun the same command to resume')
         elif self.partial.exists() or self.partial.is_symlink():
@@ -253,7 +260,6 @@ class StagedOutput:
                 warn(f'could not remove the incomplete output {self.partial}; delete it by hand')
         if self.final.exists():
             warn(f'the existing output {self.final} was not changed')
-        return False
 
 
 def run_resumable(folder, tasks, worker, workers, desc, name_of=None):
@@ -297,6 +303,7 @@ class Workspace:
         if exc_type is not None and self.path.exists():
             warn(f'intermediate results are kept in {self.path}; rerun the same command to resume '
                  '(or delete that folder to start over)')
+        release_folder(self.path)
         return False
 
     @property

@@ -22,6 +22,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from fasrgan_basicsr.utils.errors import UserError
+from fasrgan_basicsr.utils.run_root import shown_path
 
 
 class DatasetError(UserError):
@@ -106,8 +107,8 @@ def _root_problem(phase, key, path, backend):
     """Why ``path`` cannot be read with ``backend``, or None."""
     if not osp.exists(path):
         hint = ('fasrgan-prepare-div2k --profile authors_release builds it' if 'authors_release' in str(path) else
-                'see datasets_prep/ to build it')
-        return f'datasets:{phase}:{key}: {path!r} does not exist ({hint}).'
+                'the fasrgan-prepare-* commands build the paper\'s datasets')
+        return f'datasets:{phase}:{key}: {shown_path(path)} does not exist ({hint}).'
     if backend == 'lmdb':
         problem = _lmdb_problem(path) or _lmdb_key_problem(path)
         if problem and osp.isdir(path) and not _is_lmdb(path):

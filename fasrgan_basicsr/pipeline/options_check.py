@@ -25,6 +25,7 @@ from fasrgan_basicsr.utils.checkpoint import (
 )
 from fasrgan_basicsr.utils.early_warnings import warn_early
 from fasrgan_basicsr.utils.errors import UserError
+from fasrgan_basicsr.utils.run_root import shown_path
 
 from .dataset_check import preflight
 from .option_kinds import is_int
@@ -215,7 +216,7 @@ def _check_pretrained_paths(opt, problems):
         if not os.path.lexists(path):
             hint = ('get the authors\' weights and join them as docs/authors_models.md says' if 'pretrained_models' in
                     str(path) else 'train the run it comes from first, or set ~')
-            problems.append(f'path:{key}: {path!r} does not exist ({hint}).')
+            problems.append(f'path:{key}: {shown_path(path)} does not exist ({hint}).')
             continue
         net_name = key[len('pretrain_'):]  # network_g, network_d, ...
         param_key = paths.get(f'param_key_{net_name[len("network_"):]}', 'params')

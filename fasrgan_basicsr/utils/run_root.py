@@ -45,3 +45,10 @@ def enter_root(root=None, create=False):
         raise UserError(f'{option} {folder}: {what}; expected the folder relative paths resolve against.')
     os.chdir(folder)
     return folder
+
+
+def shown_path(path):
+    """``path`` quoted for a message; a relative one with the root it was resolved against (the current folder once
+    :func:`enter_root` ran), so that a path looked for in the wrong folder says which folder."""
+    text = str(path)
+    return repr(text) if osp.isabs(text) else f'{text!r} (under the root {os.getcwd()})'
