@@ -385,10 +385,11 @@ def _limit_file_size(limit):
     return preexec
 
 
-def trained_for_two_iterations(tiny_data, root):
-    """The option dict of a tiny run trained (checkpoints at iteration 2) under ``root``."""
+def trained_for_two_iterations(tiny_data, root, save_every=2):
+    """The option dict of a tiny run trained (checkpoints every ``save_every`` iterations, up to 2) under ``root``."""
     opt = tiny_options(tiny_data, total_iter=2)
     opt['val']['val_freq'] = 100
+    opt['logger']['save_checkpoint_freq'] = save_every
     run_entry('train.py', opt, root)
     return opt
 
@@ -450,16 +451,16 @@ def _umask():
 
 
 def test_skipped_states_and_divergence_are_in_the_train_log(tiny_data, tmp_path):
-    opt = trained_for_two_iterations(tiny_data, tmp_path)
+    opt = trained_for_two_iterations(tiny_data, tmp_path, save_every=1)
     states = tmp_path / 'experiments' / 'tiny' / 'training_states'
-    (states / '2.state').write_bytes(b'truncated')
+    (states / '2.state').write_bytes(b'truncated')  # the newest is skipped; 1.state resumes
     opt['train']['total_iter'] = 3
     opt['train']['pixel_opt']['loss_weight'] = float('inf')  # diverges at once
     proc = train(opt, tmp_path, '--auto_resume')
     assert proc.returncode == 3, proc.stderr[-2000:]
     log = sorted((tmp_path / 'experiments' / 'tiny').glob('train_*.log'))[-1].read_text()
     assert 'skipping' in log and '2.state' in log
-    assert 'loss term l_g_pix became non-finite at iteration 1' in log
+    assert 'loss term l_g_pix became non-finite at iteration 2' in log  # the first after 1.state
 
 
 def test_report_goes_into_the_log_once_it_exists(tmp_path, capsys):

@@ -37,7 +37,7 @@ def realesrgan_options(data, name='resr', model_type='RealESRGANFAModel', total_
                                   'norm': 'spectral'}, **train_extra)
     opt.update(top, gt_size=32, queue_size=4)
     if hr is not None:
-        train = dict(dataset, dataroot_gt=str(hr), meta_info=str(hr / 'meta_info.txt'), gt_size=32,
+        train = dict(dataset, dataroot_gt=str(hr), meta_info=str(hr / 'meta_info.txt'),
                      num_worker_per_gpu=0, batch_size_per_gpu=2, dataset_enlarge_ratio=2, name='tiny_hr')
         train.pop('use_shuffle', None)
         opt['datasets']['train'] = train

@@ -222,8 +222,9 @@ def preflight(phase, dataset, opt=None):
     problems = [p for p in (_root_problem(phase, key, dataset[key], backend) for key in roots) if p]
     for key in ('meta_info_file', 'meta_info'):
         meta = dataset.get(key)
-        if meta is not None and not osp.isfile(meta):
-            problems.append(f'datasets:{phase}:{key}: {meta!r} is not a file.')
+        if meta is not None and not problems and not osp.isfile(meta):  # (a missing dataroot says it all)
+            what = 'does not exist' if not osp.lexists(meta) else 'is not a file'
+            problems.append(f'datasets:{phase}:{key}: {shown_path(meta)} {what}.')
     if problems:
         return problems
     paired = dataset.get('type') == 'PairedImageDataset' and len(roots) == 2

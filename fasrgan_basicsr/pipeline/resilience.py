@@ -152,9 +152,10 @@ def _wrap_load_resume_state(load_resume_state):
         state = load_resume_state(opt)
         if state is None and opt.get('auto_resume'):
             refuse_unresumable_run(opt, [m for m in early_warnings.PENDING_LOG if m.startswith('skipping ')])
-        if state is not None:  # before BasicSR archives or builds anything
-            check_resumable(opt, state, opt['path']['resume_state'])
-            continue_elsewhere(opt, state, opt['path']['resume_state'])
+        state_path = (opt.get('path') or {}).get('resume_state')
+        if state is not None and state_path:  # before BasicSR archives or builds anything (BasicSR read state_path)
+            check_resumable(opt, state, state_path)
+            continue_elsewhere(opt, state, state_path)
         SESSION.pending_resume = state
         SESSION.iter = SESSION.start_iter = state['iter'] if state else 0
         return state
