@@ -8,17 +8,19 @@ word left is one command. Leading ``NAME=value`` words are environment assignmen
 Checks of each command (:func:`problems`), none needing data:
 
 - the program is a console script of ``setup.py``'s ``COMMANDS``, ``python <file>`` of a file in the repository,
-  ``python -m <module>`` of this package, ``make <target>`` of a Makefile target, or ``pip install``;
+  ``python -m <module>`` of this package, ``make <target>`` of a Makefile target, or ``pip install``; in the docs
+  pages also ``python -m pytest``, ``torchrun`` (its own parser, then the script) and ``srun … python …``;
 - every word (or the part after ``=`` of ``KEY=PATH``) that is a path into the repository — its first part is a
-  top-level entry of the repository other than the folders runs write (``datasets/``, ``experiments/``, ...) — and
-  every ``.yml`` file outside those folders exists;
+  top-level entry of the repository other than the folders runs write (``datasets/``, ``experiments/``, ...) —
+  exists;
 - the arguments parse with the command's own argparse parser: its ``main(argv)`` runs up to its ``parse_args``,
   which stops it (:func:`stopped_at_parse`), so nothing else runs; ``fasrgan-train`` / ``fasrgan-test`` parse with
   the pipeline's parser (their ``main`` installs BasicSR hooks before parsing). A file kept only to forward to a moved
   command is refused: the README names the command. ``pip install``: its extras exist in ``setup.py`` and a torch
   or torchvision pin is the Makefile's ``TORCH_PINS``.
 
-The cheap ones are run as well (:func:`is_cheap`): ``--help`` lines and ``fasrgan-options`` but ``copy``.
+The docs pages (``docs/*.md``) are checked the same way, with one more convention: an optional part written in
+brackets (``[--hr HR_DIR]``) is checked as if given. The cheap ones are run as well (:func:`is_cheap`): ``--help`` lines and ``fasrgan-options`` but ``copy``.
 ``test_checker_refuses_bad_commands`` shows the checker fails on a missing file, an unknown flag, an unknown command,
 an unknown make target, a moved path and an unknown extra.
 """
@@ -190,8 +192,7 @@ def _path_problems(words):
         first = value.split('/', 1)[0]
         if first in RUN_FOLDERS or value.startswith(('~', '$', '-')):
             continue
-        in_repo = '/' in value and first in top
-        if (in_repo or value.endswith(('.yml', '.yaml'))) and not (REPO / value).exists():
+        if '/' in value and first in top and not (REPO / value).exists():
             found.append(f'{value}: no such file in the repository')
     return found
 
@@ -213,6 +214,19 @@ def problems(words):
         found += [f'make {t}: no such Makefile target' for t in targets if t not in make_targets()]
     elif program == 'pip' or program in ('python', 'python3') and args[:2] == ['-m', 'pip']:
         found += _pip_problems(args[2:] if program != 'pip' else args)
+    elif program == 'torchrun':
+        from torch.distributed.run import get_args_parser
+        err = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(err):
+                launch = get_args_parser().parse_args(args)
+        except SystemExit:
+            return found + [f'{label}: torchrun refuses its arguments: {err.getvalue().strip()[-200:]}']
+        found += problems(['python', launch.training_script, *launch.training_script_args])
+    elif program == 'srun' and 'python' in args:
+        found += problems(args[args.index('python'):])
+    elif program in ('python', 'python3') and args[:2] == ['-m', 'pytest']:
+        pass  # its paths are checked above
     elif program in ('python', 'python3') and args[:1] == ['-m'] and len(args) > 1:
         module = args[1]
         spec = importlib.util.find_spec(module) if module.startswith('fasrgan_basicsr') else None
@@ -275,6 +289,19 @@ def test_readme_command_is_real(words, monkeypatch):
         assert output.strip()
 
 
+#: the docs pages whose commands are checked: every page but the generated one and bad_inputs.md (being rewritten)
+DOCS_PAGES = sorted(p for p in (REPO / 'docs').glob('*.md') if p.name not in ('options.md', 'bad_inputs.md'))
+DOCS_COMMANDS = [(page.name, n, [w.strip('[]') for w in words]) for page in DOCS_PAGES
+                 for n, words in commands(page.read_text(encoding='utf-8'))]
+
+
+@pytest.mark.parametrize('words', [w for _, _, w in DOCS_COMMANDS],
+                         ids=[f'{page}:L{n}:{" ".join(w)[:50]}' for page, n, w in DOCS_COMMANDS])
+def test_docs_command_is_real(words, monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert problems(words) == []
+
+
 def test_options_list_names_every_option_file_the_readme_names(monkeypatch):
     monkeypatch.chdir(REPO)
     status, listing = run_cheap(['fasrgan-options', 'list'])
@@ -298,6 +325,7 @@ python fasrgan_basicsr/inference.py -i photo.png -o out   # a path kept only to 
 pip install -e '.[no_such_extra]'                         # an unknown extra
 pip install torch==1.0                                    # not the Makefile's pin
 fasrgan-test                                              # a required argument missing
+torchrun --nproc_per_node=2 fasrgan_basicsr/train.py -opt options/train_NO_SUCH_x4.yml
 ```
 
 ```console
@@ -310,7 +338,7 @@ train_FASRGAN_x4.yml  output lines of a console block are not commands
 def test_checker_refuses_bad_commands(monkeypatch):
     monkeypatch.chdir(REPO)
     found = commands(BAD_BLOCK)
-    assert len(found) == 10  # nine bash lines and the console block's one `$ ` line
+    assert len(found) == 11  # ten bash lines and the console block's one `$ ` line
     *bad, (_, good) = found
     for _, words in bad:
         assert problems(words), f'the checker accepted {" ".join(words)}'
