@@ -19,8 +19,9 @@ Checks of each command (:func:`problems`), none needing data:
   command is refused: the README names the command. ``pip install``: its extras exist in ``setup.py`` and a torch
   or torchvision pin is the Makefile's ``TORCH_PINS``.
 
-The docs pages (``docs/*.md``) are checked the same way, with one more convention: an optional part written in
-brackets (``[--hr HR_DIR]``) is checked as if given. The cheap ones are run as well (:func:`is_cheap`): ``--help`` lines and ``fasrgan-options`` but ``copy``.
+The README's cheap commands are run as well (:func:`is_cheap`): ``--help`` lines and ``fasrgan-options`` but
+``copy``. The docs pages (``docs/*.md``) are checked the same way but not run, with one more convention: an
+optional part written in brackets (``[--hr HR_DIR]``) is checked as if given.
 ``test_checker_refuses_bad_commands`` shows the checker fails on a missing file, an unknown flag, an unknown command,
 an unknown make target, a moved path and an unknown extra.
 """
