@@ -303,6 +303,32 @@ def test_docs_command_is_real(words, monkeypatch):
     assert problems(words) == []
 
 
+def test_readme_names_every_console_command():
+    text = README.read_text(encoding='utf-8')
+    assert [c for c in console_scripts() if f'`{c}' not in text] == []
+
+
+def heading_anchors(markdown):
+    """The anchors of a page's headings, as GitHub and MkDocs' ``toc`` make them (outside code blocks)."""
+    anchors, in_code = set(), False
+    for line in markdown.splitlines():
+        if line.strip().startswith('```'):
+            in_code = not in_code
+        elif not in_code and re.match(r'#{1,6} ', line):
+            title = re.sub(r'[^\w\s-]', '', line.lstrip('#').strip().lower())
+            anchors.add(re.sub(r'\s+', '-', title))
+    return anchors
+
+
+def test_readme_links_into_the_docs_exist():
+    links = re.findall(r'\]\(((?!https?:)[^)#]+)(?:#([^)]+))?\)', README.read_text(encoding='utf-8'))
+    assert links
+    for path, anchor in links:
+        assert (REPO / path).is_file(), path
+        if anchor:
+            assert anchor in heading_anchors((REPO / path).read_text(encoding='utf-8')), f'{path}#{anchor}'
+
+
 def test_options_list_names_every_option_file_the_readme_names(monkeypatch):
     monkeypatch.chdir(REPO)
     status, listing = run_cheap(['fasrgan-options', 'list'])
