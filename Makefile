@@ -29,7 +29,7 @@ $(VENV)/.installed: setup.py tools/install_basicsr.py
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 	$(PY) -m pip install -q $(TORCH_PINS)
 	$(PY) tools/install_basicsr.py
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,docs]'
 	touch $@
 
 test: install
@@ -46,6 +46,11 @@ demo-realworld: install
 lint: install
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
+
+# The documentation site (mkdocs.yml), strict: a broken link, an orphan page or an unreadable docstring fails it.
+.PHONY: docs
+docs: install
+	$(PY) -m mkdocs build --strict --site-dir site
 
 # exactly what `make demo` and `make demo-realworld` wrote under the repository (fasrgan_basicsr/demos/outputs.py lists it)
 clean:

@@ -92,5 +92,6 @@ setup(
     extras_require={
         'dev': ['pytest', 'pytest-xdist', 'ruff', 'hypothesis', 'import-linter', 'jsonschema'],
         'pi': ['pyiqa'],  # Ma et al.'s score (NRQM) for the perceptual index PI; optional
+        'docs': ['mkdocs==1.6.1', 'mkdocs-material==9.8.2', 'mkdocstrings==1.0.8', 'mkdocstrings-python==2.0.11'],
     },
 )
