@@ -113,7 +113,9 @@ def parallel_map(func, tasks, workers, desc, unit='image'):
                 yield func(task)
                 bar.update(1)
             return
-        method = 'fork' if sys.platform.startswith('linux') else 'spawn'  # fork is unsafe on macOS
+        # a fresh interpreter's children, not forks of this process: a fork of a process whose other threads (OpenMP,
+        # torch, a logging handler) hold a lock deadlocks at random (seen: a pool that never joined)
+        method = 'forkserver' if sys.platform.startswith('linux') else 'spawn'
         with multiprocessing.get_context(method).Pool(min(workers, len(tasks)), initializer=_init_worker) as pool:
             for result in pool.imap(func, tasks):
                 yield result

@@ -77,6 +77,23 @@ def check_free_space(output, needed_bytes):
                         f'{human_bytes(free)} are free')
 
 
+#: free bytes an LMDB keeps in reserve beside each value it stores (its pages, the meta-info file, the commit)
+GROWTH_RESERVE = 8 * 2**20
+
+
+def check_room_to_grow(lmdb_path, value_bytes):
+    """PrepError unless the disk holding ``lmdb_path`` has room for one more value of ``value_bytes``.
+
+    An LMDB is a memory-mapped file: a page written on a full disk (a tmpfs above all) is a SIGBUS that kills the
+    process with no message. Asked before each value is stored, so a disk that fills during the build (another
+    process writing) ends in one line and the partial LMDB is discarded, never published.
+    """
+    free = shutil.disk_usage(_existing_ancestor(lmdb_path)).free
+    if free < 2 * value_bytes + GROWTH_RESERVE:
+        raise PrepError(f'the disk holding {lmdb_path} is full ({human_bytes(free)} free) while the LMDB grows; '
+                        'nothing was published: free some space and rerun')
+
+
 def map_size_for(infos):
     """LMDB map size: twice the raw pixel bytes (PNG never grows much past raw) plus page overhead and slack."""
     return 2 * sum(i.height * i.width * 3 + 8192 for i in infos) + 64 * 2**20
@@ -96,6 +113,7 @@ def write_lmdb(infos, lmdb_path, compress_level, workers, desc, key_of=None):
     try:
         for path, data, shape in parallel_map(functools.partial(encode_one, compress_level=compress_level), paths,
                                               workers, desc):
+            check_room_to_grow(lmdb_path, len(data))
             maker.put(data, key_of(path), shape)
         maker.close()
     except lmdb.Error as err:

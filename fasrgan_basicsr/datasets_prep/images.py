@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from fasrgan_basicsr.utils.image_files import not_regular_problem
+
 from .common import PrepError, name_list, problems_error, warn
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm', '.pgm', '.webp')
@@ -37,7 +39,8 @@ class ImageInfo:
 
 def list_images(folder, role='input'):
     """The image files directly inside ``folder`` (sorted, hidden files skipped); refuses a missing, unreadable or
-    empty folder and broken symbolic links named like images (they would be skipped silently)."""
+    empty folder, broken symbolic links named like images (they would be skipped silently) and entries named like
+    images that are no regular files (pipes, devices)."""
     folder = Path(folder)
     try:
         if not folder.exists():
@@ -46,9 +49,12 @@ def list_images(folder, role='input'):
             raise PrepError(f'{role} {folder} is not a folder')
         entries = [p for p in folder.iterdir() if not p.name.startswith('.') and p.suffix.lower() in IMAGE_EXTENSIONS]
         broken = [p.name for p in entries if p.is_symlink() and not p.exists()]
+        odd = sorted(str(p) for p in entries if p.exists() and not p.is_file() and not p.is_dir())
         images = sorted(p for p in entries if p.is_file())
     except OSError as exc:
         raise PrepError(f'{role} folder {exc.filename or folder} cannot be read: {exc.strerror}') from exc
+    if odd:  # a named pipe blocks its reader, /dev/zero never ends: refused, never skipped
+        raise PrepError(not_regular_problem(str(folder), odd, f'{role} folder'))
     if broken:
         raise PrepError(f'{role} folder {folder} holds broken symbolic links named like images (fix or remove them): '
                         f'{name_list(broken)}')

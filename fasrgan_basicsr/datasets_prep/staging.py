@@ -14,6 +14,7 @@ outputs the interrupted run already published.
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from fasrgan_basicsr.utils.locks import lock_folder, release_folder
@@ -54,6 +55,13 @@ def check_output_path(option, path):
     folders."""
     if Path(os.path.normpath(path)).name in ('', '.', '..'):
         raise PrepError(f'{option} {str(path)!r} does not name a file or folder to write')
+    encoding = sys.getfilesystemencoding()
+    try:
+        os.path.abspath(path).encode(encoding)
+    except UnicodeEncodeError:  # os's calls take it (surrogateescape); LMDB's C library does not
+        raise PrepError(f'{option} {str(path)!r}: holds characters this system\'s file names cannot encode '
+                        f'({encoding}; the locale is not UTF-8), which the LMDB library refuses; use a UTF-8 locale '
+                        '(LANG=C.UTF-8) or another path') from None
     parent = Path(os.path.abspath(path)).parent
     while not (parent.exists() or parent.is_symlink()):
         parent = parent.parent

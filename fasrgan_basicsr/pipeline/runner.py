@@ -39,6 +39,7 @@ def checked_parse_options(root_path, is_train=True, argv=None):
     locks`): a second run under the same name is refused while this one lives."""
     opt, args = parse_options(root_path, is_train=is_train, argv=argv)
     check_options(opt, args.opt)
+    opt['path'].pop('allow_random_init', None)  # read by the check only; BasicSR makes a folder of every path key
     if opt.get('rank', 0) == 0:
         run_folder = opt['path']['experiments_root' if is_train else 'results_root']
         lock_folder(run_folder, 'training run' if is_train else 'test run')
