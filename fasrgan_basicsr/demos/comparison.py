@@ -3,8 +3,8 @@
 One crop of the validation photograph, side by side: LR (nearest-neighbour enlarged) | bicubic | the L1-trained
 generator | FASRGAN | HR, each tile labelled with the whole image's PSNR (Y channel, 4-pixel border cropped, as
 the demo's validation) and LPIPS (AlexNet, version 0.0, the paper's), and beside them the FASRGAN discriminator's
-score map ``M`` of the FASRGAN output on the same crop (mean over channels; blue 0, red 1: the probability that a
-pixel is real, Sec. III-A of the paper).
+score map ``M`` of the FASRGAN output on the same crop (mean over channels, stretched from the crop's minimum, blue,
+to its maximum, red, both printed: the probability that a pixel is real, Sec. III-A of the paper).
 
 The crop is the window where the L1 and FASRGAN outputs differ most (mean absolute difference of their grey levels,
 a box filter's maximum): where the eye should look. What cannot be computed is said, never left blank: LPIPS
@@ -106,7 +106,7 @@ def panel(rows, score_map, crop):
     tile = size * ZOOM
     columns = len(rows) + 1
     bar = 12
-    width = MARGIN * 2 + columns * tile + (columns - 1) * COLUMN_GAP + COLUMN_GAP // 2 + bar + 40
+    width = MARGIN * 2 + columns * tile + (columns - 1) * COLUMN_GAP + COLUMN_GAP // 2 + bar + 48
     tiles_top = MARGIN + 3 * LINE
     height = tiles_top + tile + MARGIN + LINE
     canvas = np.full((height, width, 3), 255, np.uint8)
@@ -120,13 +120,14 @@ def panel(rows, score_map, crop):
         put_text(canvas, scores, x, tiles_top - 6, SMALL_SCALE)
         x += tile + COLUMN_GAP
     crop_map = score_map[top:top + size, left:left + size]
-    canvas[tiles_top:tiles_top + tile, x:x + tile] = enlarge(colorize(crop_map), ZOOM)
-    put_text(canvas, 'score map M of FASRGAN', x, tiles_top - LINE - 6, SMALL_SCALE)
+    low, high = float(crop_map.min()), float(crop_map.max())
+    canvas[tiles_top:tiles_top + tile, x:x + tile] = enlarge(colorize(crop_map, low, high), ZOOM)
+    put_text(canvas, 'FASRGAN score map M, stretched', x, tiles_top - LINE - 6, SMALL_SCALE)
     put_text(canvas, f'mean {crop_map.mean():.3f} (0 fake, 1 real)', x, tiles_top - 6, SMALL_SCALE)
     bar_x = x + tile + COLUMN_GAP // 2
     canvas[tiles_top:tiles_top + tile, bar_x:bar_x + bar] = color_bar(tile, bar)
-    put_text(canvas, '1', bar_x + bar + 4, tiles_top + 10, SMALL_SCALE)
-    put_text(canvas, '0', bar_x + bar + 4, tiles_top + tile, SMALL_SCALE)
+    put_text(canvas, f'{high:.3f}', bar_x + bar + 4, tiles_top + 10, SMALL_SCALE)
+    put_text(canvas, f'{low:.3f}', bar_x + bar + 4, tiles_top + tile, SMALL_SCALE)
     put_text(canvas, 'LR: nearest-neighbour x4; bicubic: MATLAB kernel; PSNR on Y (border 4); LPIPS AlexNet v0.0, '
              'lower is better', MARGIN, height - MARGIN, SMALL_SCALE)
     return canvas
