@@ -398,3 +398,48 @@ def test_a_test_file_with_save_img_and_no_suffix_runs(tiny_data, tmp_path, gener
     run_entry('test.py', opt, tmp_path, opt_name='test.yml')
     assert list((tmp_path / 'results' / 'nosuffix' / 'visualization' / 'tiny_val').glob('*.png'))
 
+
+
+def test_a_metric_that_could_not_be_computed_is_named_and_never_recorded_as_a_best(basicsr_messages):
+    from basicsr.models.sr_model import SRModel
+
+    from fasrgan_basicsr.pipeline import validation
+    validation.install()
+    model = SRModel.__new__(SRModel)
+    model.best_metric_results = {'Set5': {'psnr': {'better': 'higher', 'val': float('-inf'), 'iter': -1}}}
+    model._update_best_metric_result('Set5', 'psnr', float('nan'), 10)
+    assert model.best_metric_results['Set5']['psnr'] == {'better': 'higher', 'val': float('-inf'), 'iter': -1}
+    assert any('Set5: psnr is nan' in m and 'not recorded as a best' in m for m in basicsr_messages)
+    model._update_best_metric_result('Set5', 'psnr', 30.5, 20)
+    assert model.best_metric_results['Set5']['psnr'] == {'better': 'higher', 'val': 30.5, 'iter': 20}
+
+
+def test_scores_that_beat_the_reference_say_the_folders_may_be_swapped():
+    from fasrgan_basicsr.evaluation.scoring import looks_swapped
+    metrics = {'niqe': {'type': 'calculate_niqe'}, 'ma': {'type': 'calculate_ma'}}
+    assert looks_swapped({'niqe': 3.0, 'ma': 5.0}, {'niqe': 4.0, 'ma': 6.0}, metrics) == [
+        'the SR images score a better niqe (3.0000) than their HR images (4.0000): check that --sr and --hr are not '
+        'swapped (a GAN can beat HR on no-reference scores).']
+    assert looks_swapped({'niqe': 5.0, 'ma': 7.0}, {'niqe': 4.0, 'ma': 6.0}, metrics) == [
+        'the SR images score a better ma (7.0000) than their HR images (6.0000): check that --sr and --hr are not '
+        'swapped (a GAN can beat HR on no-reference scores).']
+    assert looks_swapped({'niqe': float('nan')}, {'niqe': 4.0}, metrics) == []
+
+
+def test_a_full_disk_while_inference_writes_is_one_line_naming_the_file(generator_files, tmp_path, monkeypatch):
+    import errno
+
+    from fasrgan_basicsr.generators import image_io
+    lr = tmp_path / 'in'
+    lr.mkdir()
+    cv2.imwrite(str(lr / 'a.png'), np.full((8, 8, 3), 128, np.uint8))
+    out = tmp_path / 'out'
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, 'No space left on device', path)
+    monkeypatch.setattr(image_io, 'atomic_write_bytes', full)
+    status, err = cli(inference.main, '-i', lr, '-o', out, '--model_path', generator_files['good'])
+    assert status == 2 and err.splitlines() == [f'error: {out / "a_x4.png"}: out of disk space (or over the file-size '
+                                                f'limit), {err.split("limit), ")[1].split(" free")[0]} free there: No '
+                                                'space left on device'], err
+    assert not (out.exists() and list(out.iterdir()))  # nothing half-written
