@@ -85,7 +85,7 @@ def test_auto_resume_skips_an_unreadable_newest_state_or_broken_network_checkpoi
 def test_an_explicit_unreadable_resume_state_is_an_error(tmp_path):
     path = tmp_path / '7.state'
     path.write_bytes(b'not a state')
-    with pytest.raises(CheckpointError, match=r'7.state: not a PyTorch checkpoint \(neither torch.s zip nor pickle format'):
+    with pytest.raises(CheckpointError, match=r'7.state: not a PyTorch checkpoint \(neither torch.s zip nor pickle'):
         compat.load_resume_state(_opt(tmp_path, auto_resume=False, resume_state=str(path)))
 
 
