@@ -59,7 +59,6 @@ from basicsr.models import build_model
 from basicsr.models import realesrgan_model as basicsr_realesrgan
 from basicsr.utils.img_process_util import USMSharp
 from basicsr.utils.img_process_util import filter2D as basicsr_filter2d
-from torchvision.models import vgg19
 
 from fasrgan_basicsr.compat.usm_sharp import SeparableUSMSharp
 from fasrgan_basicsr.demos.photos import load_photo
@@ -434,15 +433,6 @@ def report(results, args, batch, repeats, final):
         print('\n' + body + f'\n\nwritten to {path}')
 
 
-def prepare_stand_in_vgg(torch_home):
-    """Random VGG19 weights where torchvision's loader looks, so the perceptual term runs offline."""
-    with torch.device('meta'):
-        shapes = {k: v.shape for k, v in vgg19().state_dict().items()}
-    folder = Path(torch_home) / 'hub' / 'checkpoints'
-    folder.mkdir(parents=True)
-    torch.save({k: torch.randn(s) * 0.01 for k, s in shapes.items()}, folder / 'vgg19-dcbb9e9d.pth')
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', choices=['cuda', 'cpu'])
@@ -500,7 +490,7 @@ def main():
         data_root = str(write_photos(Path(work) / 'hr'))
         torch_home = Path(work) / 'torch'
         if not args.dry_run:
-            prepare_stand_in_vgg(torch_home)
+            common.prepare_stand_in_vgg(torch_home)
         os.environ['TORCH_HOME'] = str(torch_home)
         os.chdir(work)  # BasicSR also looks for experiments/pretrained_models/vgg19 relative to here
 

@@ -46,7 +46,6 @@ from pathlib import Path
 
 import torch
 from basicsr.models import build_model
-from torchvision.models import vgg19
 
 from fasrgan_basicsr.losses.adversarial import generator_adversarial_loss
 from fasrgan_basicsr.utils.option_file import read_option_file
@@ -278,7 +277,7 @@ def main():
     results, failed = {}, {}
     with tempfile.TemporaryDirectory() as torch_home:
         if not args.dry_run:
-            prepare_stand_in_vgg(torch_home)
+            common.prepare_stand_in_vgg(torch_home)
         os.environ['TORCH_HOME'] = torch_home
         os.chdir(torch_home)  # BasicSR also looks for experiments/pretrained_models/vgg19 relative to here
         for name in groups:
@@ -348,15 +347,6 @@ def report(results, failed, args, batch, repeats, final):
     path = common.write_result(name, args.device, title, body, args.out_dir)
     if final:
         print('\n' + body + f'\n\nwritten to {path}')
-
-
-def prepare_stand_in_vgg(torch_home):
-    """Random VGG19 weights where torchvision's loader looks, so the perceptual term runs offline."""
-    with torch.device('meta'):
-        shapes = {k: v.shape for k, v in vgg19().state_dict().items()}
-    folder = Path(torch_home) / 'hub' / 'checkpoints'
-    folder.mkdir(parents=True)
-    torch.save({k: torch.randn(s) * 0.01 for k, s in shapes.items()}, folder / 'vgg19-dcbb9e9d.pth')
 
 
 if __name__ == '__main__':

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+from torchvision.models import vgg19
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / 'benchmarks' / 'results'
@@ -126,3 +127,12 @@ def write_result(name, device, title, body, folder=None):
     path.write_text(f'# {title}\n\nMachine: {machine_name(device)}; torch {torch.__version__}; '
                     f'{time.strftime("%Y-%m-%d")}.\n\n{body}\n')
     return path
+
+
+def prepare_stand_in_vgg(torch_home):
+    """Random VGG19 weights where torchvision's loader looks, so the perceptual term runs offline."""
+    with torch.device('meta'):
+        shapes = {k: v.shape for k, v in vgg19().state_dict().items()}
+    folder = Path(torch_home) / 'hub' / 'checkpoints'
+    folder.mkdir(parents=True)
+    torch.save({k: torch.randn(s) * 0.01 for k, s in shapes.items()}, folder / 'vgg19-dcbb9e9d.pth')
