@@ -95,3 +95,14 @@ def test_an_inference_folder_with_no_image_is_refused(tmp_path, capsys):
     cv2.imwrite(str(tmp_path / 'one.png'), np.zeros((4, 4, 3), np.uint8))  # a single file still works
     assert run_cli(inference.main, ['-i', str(tmp_path / 'one.png'), '-o', str(tmp_path / 'out'), '--arch',
                                     'Bicubic']) == 0
+
+
+def test_test_py_given_a_training_file_is_one_line(tiny_data, tmp_path):
+    opt = tiny_options(tiny_data, name='trained_file')
+    proc = run_entry('test.py', opt, tmp_path / 'root', check=False)
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1 and errors[0].endswith(
+        'opt.yml: datasets:train: this is a training option file; test.py takes a test option file (its generator\'s '
+        'network_g and pretrain_network_g, test datasets), such as those `fasrgan-options list` shows under test/.')
+    assert not (tmp_path / 'root' / 'results').exists()

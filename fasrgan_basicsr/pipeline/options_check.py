@@ -72,6 +72,10 @@ def check_essentials(opt, opt_file=None, is_train=True):
             problems.append(f'datasets:{phase}: expected a mapping (name, type, dataroot_gt, ...), got {dataset!r}.')
     if problems:
         raise OptionsError(opt_file, problems)
+    if not is_train and isinstance(opt.get('datasets'), dict) and 'train' in opt['datasets']:
+        raise OptionsError(opt_file, ['datasets:train: this is a training option file; test.py takes a test option '
+                                      'file (its generator\'s network_g and pretrain_network_g, test datasets), such '
+                                      'as those `fasrgan-options list` shows under test/.'])
 
 
 def check_structure(opt, opt_file=None, is_train=True):
