@@ -133,7 +133,8 @@ def test_an_earlier_fs_checkpoint_is_written_under_plain_names(tmp_path):
     fs = FsRRDBNet(num_feat=8, num_grow_ch=32, num_shared_block=1, num_block=2).eval()
     torch.save({'params': to_split_state_dict(fs.state_dict(), 1)}, tmp_path / 'fs_old.pth')  # extractor.* names
     out = tmp_path / 'out'
-    assert run_export('-i', tmp_path / 'fs_old.pth', '-o', out, '--format', 'safetensors', 'pth') == 0
+    assert run_export('-i', tmp_path / 'fs_old.pth', '-o', out, '--format', 'safetensors', 'pth',
+                      '--no_card') == 0
     assert sorted(os.listdir(out)) == ['fs_old.pth', 'fs_old.safetensors']
     with safe_open(str(out / 'fs_old.safetensors'), 'pt') as f:
         assert json.loads(f.metadata()['network_g']) == dict(OPTIONS, num_block=3)
