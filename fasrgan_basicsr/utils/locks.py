@@ -34,7 +34,8 @@ def lock_path(folder):
 
 
 def lock_folder(folder, what='run'):
-    """Hold the exclusive lock on ``folder`` for the rest of this process; :class:`Busy` when another process does.
+    """Hold the exclusive lock on ``folder`` until :func:`release_folder` or the end of this process; :class:`Busy` when
+    another process holds it.
 
     ``what`` names the writer in the message (``'training run'``, ``'test run'``, ``'output'``). Locking the same
     folder twice in one process is a no-op.
