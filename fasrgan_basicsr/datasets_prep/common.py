@@ -100,6 +100,19 @@ def _init_worker():
         sys.modules['torch'].set_num_threads(1)
 
 
+def _context(func):
+    """Where the pool's workers come from: on Linux a fork server, a fresh single-threaded interpreter that has
+    imported the task's module once (its workers fork from it at once), never forks of this process — a fork of a
+    process whose other threads (OpenMP, torch, a logging handler) hold a lock deadlocks at random (seen: a pool that
+    never joined). Elsewhere fresh interpreters (``spawn``; fork is unsafe on macOS)."""
+    if not sys.platform.startswith('linux'):
+        return multiprocessing.get_context('spawn')
+    context = multiprocessing.get_context('forkserver')
+    module = getattr(getattr(func, 'func', func), '__module__', None)
+    context.set_forkserver_preload([m for m in (__name__, module) if m])  # read when the server starts (once)
+    return context
+
+
 def parallel_map(func, tasks, workers, desc, unit='image'):
     """Yield ``func(task)`` for every task, in order, computed by ``workers`` processes, with a progress bar.
 
@@ -113,10 +126,7 @@ def parallel_map(func, tasks, workers, desc, unit='image'):
                 yield func(task)
                 bar.update(1)
             return
-        # a fresh interpreter's children, not forks of this process: a fork of a process whose other threads (OpenMP,
-        # torch, a logging handler) hold a lock deadlocks at random (seen: a pool that never joined)
-        method = 'forkserver' if sys.platform.startswith('linux') else 'spawn'
-        with multiprocessing.get_context(method).Pool(min(workers, len(tasks)), initializer=_init_worker) as pool:
+        with _context(func).Pool(min(workers, len(tasks)), initializer=_init_worker) as pool:
             for result in pool.imap(func, tasks):
                 yield result
                 bar.update(1)
