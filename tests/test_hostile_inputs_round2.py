@@ -410,8 +410,14 @@ def test_a_metric_that_could_not_be_computed_is_named_and_never_recorded_as_a_be
     model._update_best_metric_result('Set5', 'psnr', float('nan'), 10)
     assert model.best_metric_results['Set5']['psnr'] == {'better': 'higher', 'val': float('-inf'), 'iter': -1}
     assert any('Set5: psnr is nan' in m and 'not recorded as a best' in m for m in basicsr_messages)
+    model.metric_results = {'psnr': float('nan')}
+    model._log_validation_metric_values(10, 'Set5', None)
+    assert 'Validation Set5\n\t # psnr: nan\tnot computed (the error above says why): no best\n' in basicsr_messages
     model._update_best_metric_result('Set5', 'psnr', 30.5, 20)
     assert model.best_metric_results['Set5']['psnr'] == {'better': 'higher', 'val': 30.5, 'iter': 20}
+    model.metric_results = {'psnr': 30.5}
+    model._log_validation_metric_values(20, 'Set5', None)
+    assert 'Validation Set5\n\t # psnr: 30.5000\tBest: 30.5000 @ 20 iter\n' in basicsr_messages
 
 
 def test_scores_that_beat_the_reference_say_the_folders_may_be_swapped():

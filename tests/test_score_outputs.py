@@ -241,9 +241,11 @@ def test_missing_weights_are_one_line_each_and_the_other_metrics_computed(folder
     values = logged(log, 'tiny (2 of 4 images)')
     assert values['lpips'] == values['pi'] == 'nan' and float(values['psnr']) > 0
     errors = [line for line in log.read_text().splitlines() if ' ERROR: ' in line]
-    assert len(errors) == 2
+    assert len(errors) == 4  # each cause once, then each metric named as not computed (never a best)
     assert 'calculate_lpips: cannot build' in errors[0] and lpips_metric.ALEXNET_FILE in errors[0]
     assert 'pip install -e .[pi]' in errors[1]
+    assert [e.split(' ERROR: ')[1].split(' (it could')[0] for e in errors[2:]] == [
+        'tiny (2 of 4 images): lpips is nan', 'tiny (2 of 4 images): pi is nan']
     err = capsys.readouterr().err
     assert 'Traceback' not in err + log.read_text()
     assert [line for line in err.splitlines() if ' ERROR: ' in line] == errors

@@ -63,6 +63,7 @@ from fasrgan_basicsr.evaluation.scoring import (
     same_folder_problem,
     score,
 )
+from fasrgan_basicsr.pipeline import validation
 from fasrgan_basicsr.utils.cli import ArgumentParser, entry_point
 from fasrgan_basicsr.utils.errors import UserError
 from fasrgan_basicsr.utils.shipped_options import shipped_option_file
@@ -72,6 +73,7 @@ DEFAULT_OPTIONS = osp.join('test', 'test_FASRGAN_x4.yml')
 
 
 def main(argv=None):
+    validation.install()  # a metric that cannot be computed is named, never logged with a best (as in test.py)
     parser = ArgumentParser(description=__doc__)
     parser.add_argument('--sr', required=True, help='folder of the method\'s SR images')
     parser.add_argument('--hr', required=True, help='folder of the benchmark\'s HR images')

@@ -4,8 +4,9 @@
 
 - **A metric that cannot be computed is named, never recorded as a best.** BasicSR sums each metric over the images
   and keeps the best mean; a NaN (an image smaller than the metric's border crop, a missing optional package) made
-  the log say ``Best: -inf``. A non-finite mean is logged as an error naming the dataset and the metric, and the
-  best is left as it was. (Before any work, the option check refuses images smaller than a metric's crop.)
+  the log say ``Best: -inf``. A non-finite mean is logged as an error naming the dataset and the metric, the best is
+  left as it was, and the metric's log line says it was not computed instead of showing a best. (Before any work,
+  the option check refuses images smaller than a metric's crop.)
 - **Images are written whole or reported.** BasicSR's ``imwrite`` ignored what OpenCV says; here the image is
   encoded in memory and written through a temporary file, so a full disk is an ``OSError`` naming the file (the
   runner reports it in one line) and no truncated image is left.
@@ -34,6 +35,25 @@ def update_best_metric_result(self, dataset_name, metric, val, current_iter):
     return _ORIGINAL['update_best'](self, dataset_name, metric, val, current_iter)
 
 
+def log_validation_metric_values(self, current_iter, dataset_name, tb_logger):
+    """``SRModel._log_validation_metric_values``: the block ``# <metric>: <value>  Best: <best> @ <iter> iter`` in the
+    log (and TensorBoard), where a metric that could not be computed says so instead of a "Best" it never had."""
+    bests = getattr(self, 'best_metric_results', None)
+    lines = [f'Validation {dataset_name}']
+    for metric, value in self.metric_results.items():
+        line = f'\t # {metric}: {value:.4f}'
+        if not math.isfinite(value):
+            line += '\tnot computed (the error above says why): no best'
+        elif bests is not None:
+            best = bests[dataset_name][metric]
+            line += f'\tBest: {best["val"]:.4f} @ {best["iter"]} iter'
+        lines.append(line)
+    get_root_logger().info('\n'.join(lines) + '\n')
+    if tb_logger:
+        for metric, value in self.metric_results.items():
+            tb_logger.add_scalar(f'metrics/{dataset_name}/{metric}', value, current_iter)
+
+
 def imwrite(img, file_path, params=None, auto_mkdir=True):
     """BasicSR's ``imwrite``, written whole or not at all (``utils.image_files.write_image_file``)."""
     write_image_file(file_path, img, params)
@@ -57,4 +77,5 @@ def install():
         return
     _ORIGINAL['update_best'] = SRModel._update_best_metric_result
     SRModel._update_best_metric_result = update_best_metric_result
+    SRModel._log_validation_metric_values = log_validation_metric_values
     sr_model.imwrite = imwrite
