@@ -180,15 +180,6 @@ def timed(fn, device):
     return now() - start
 
 
-def step_function(model):
-    state = {'iter': 0}
-
-    def step():
-        state['iter'] += 1
-        model.optimize_parameters(state['iter'])
-    return step
-
-
 def summary(times):
     return {'median': statistics.median(times), 'min': min(times), 'max': max(times)}
 
@@ -206,7 +197,7 @@ def child_steps(names, device, batch, repeats, warmup, dry_run, data_root):
         out = {}
         with common.peak_memory(device, out):
             model = build(name, device, batch, dry_run, data_root)
-            functions[name] = step_function(model)
+            functions[name] = common.step_function(model)
             first[name] = timed(functions[name], device)
             for _ in range(warmup - 1):
                 functions[name]()
@@ -223,7 +214,7 @@ def child_memory(name, device, batch, dry_run, data_root):
     model = build(name, device, batch, dry_run, data_root)
     out = {}
     with common.peak_memory(device, out):
-        step = step_function(model)
+        step = common.step_function(model)
         step()
         step()
     return out
@@ -327,7 +318,7 @@ def child_profile(profile, device, batch, iterations, dry_run, data_root):
         model.usm_sharpener.forward = timers.wrap('USM sharpening (2×)', model.usm_sharpener.forward)
         model.jpeger.forward = timers.wrap('JPEG (DiffJPEG, 2×)', model.jpeger.forward)
         model._dequeue_and_enqueue = timers.wrap('training-pair pool', model._dequeue_and_enqueue)
-        step = step_function(model)
+        step = common.step_function(model)
         try:
             for i in range(iterations + 1):  # the first is a warm-up
                 if i == 1:  # measured from here, with the pool full (Real-ESRGAN's steady state: it shuffles it)

@@ -134,15 +134,6 @@ def build(name, device, batch, dry_run=False):
     return model
 
 
-def step_function(model):
-    state = {'iter': 0}
-
-    def step():
-        state['iter'] += 1
-        model.optimize_parameters(state['iter'])
-    return step
-
-
 def pass_functions(model):
     """Each unavoidable pass of ``model``'s step, as a function to time alone."""
     lq, gt = model.lq, model.gt
@@ -196,7 +187,7 @@ def child_group(group_name, device, batch, repeats, warmup, dry_run):
         out = {}
         with common.peak_memory(device, out):
             models[name] = build(name, device, batch, dry_run)
-            functions[name] = step_function(models[name])
+            functions[name] = common.step_function(models[name])
             first[name] = timed(functions[name], device)
             for _ in range(warmup - 1):
                 functions[name]()
@@ -221,7 +212,7 @@ def child_memory(name, device, batch, dry_run):
     model = build(name, device, batch, dry_run)
     out = {}
     with common.peak_memory(device, out):
-        step = step_function(model)
+        step = common.step_function(model)
         step()
         step()
     return out

@@ -136,3 +136,13 @@ def prepare_stand_in_vgg(torch_home):
     folder = Path(torch_home) / 'hub' / 'checkpoints'
     folder.mkdir(parents=True)
     torch.save({k: torch.randn(s) * 0.01 for k, s in shapes.items()}, folder / 'vgg19-dcbb9e9d.pth')
+
+
+def step_function(model):
+    """A function running ``model``'s next training step (``optimize_parameters`` with the iteration counted)."""
+    state = {'iter': 0}
+
+    def step():
+        state['iter'] += 1
+        model.optimize_parameters(state['iter'])
+    return step
