@@ -212,12 +212,7 @@ def child_steps(names, device, batch, repeats, warmup, dry_run, data_root):
 
 def child_memory(name, device, batch, dry_run, data_root):
     model = build(name, device, batch, dry_run, data_root)
-    out = {}
-    with common.peak_memory(device, out):
-        step = common.step_function(model)
-        step()
-        step()
-    return out
+    return common.peak_memory_of_two_steps(model, device)
 
 
 def child_usm(device, batch, repeats, data_root):

@@ -210,12 +210,7 @@ def child_group(group_name, device, batch, repeats, warmup, dry_run):
 
 def child_memory(name, device, batch, dry_run):
     model = build(name, device, batch, dry_run)
-    out = {}
-    with common.peak_memory(device, out):
-        step = common.step_function(model)
-        step()
-        step()
-    return out
+    return common.peak_memory_of_two_steps(model, device)
 
 
 def floor_of(passes, shared):

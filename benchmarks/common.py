@@ -146,3 +146,13 @@ def step_function(model):
         state['iter'] += 1
         model.optimize_parameters(state['iter'])
     return step
+
+
+def peak_memory_of_two_steps(model, device):
+    """The peak memory (``peak_memory``'s dict) of ``model``'s next two training steps."""
+    out = {}
+    with peak_memory(device, out):
+        step = step_function(model)
+        step()
+        step()
+    return out
