@@ -62,10 +62,6 @@ def bicubic(lr, scale):
     return np.clip(np.round(up * 255.), 0, 255).astype(np.uint8)
 
 
-def nearest(lr, scale):
-    return enlarge(lr, scale)
-
-
 def score(rows, hr, lpips_ok):
     """Fill each row's PSNR (Y, border cropped) and, with ``lpips_ok``, LPIPS against ``hr``; HR itself has none."""
     for row in rows:
@@ -136,7 +132,7 @@ def panel(rows, score_map, crop):
 def compare(lr, hr, l1_net, fasrgan_net, net_d, scale, out_png):
     """The comparison of the demo's validation pair (BGR uint8 ``lr``, ``hr``): writes ``out_png`` and returns
     ``(rows, lpips_note)``: the rows in panel order and, when LPIPS could not be computed, why (else None)."""
-    rows = [Row('LR (nearest)', nearest(lr, scale)), Row('bicubic', bicubic(lr, scale)),
+    rows = [Row('LR (nearest)', enlarge(lr, scale)), Row('bicubic', bicubic(lr, scale)),
             Row('L1 stage', super_resolve(l1_net, lr)), Row('FASRGAN', super_resolve(fasrgan_net, lr)), Row('HR', hr)]
     for row in rows:
         if row.image.shape != hr.shape:

@@ -10,6 +10,7 @@ import sys
 import time
 from os import path as osp
 
+from fasrgan_basicsr.evaluation.results import parse_validations
 from fasrgan_basicsr.utils.errors import UserError
 
 #: lines of a failed step's output shown on the screen
@@ -43,10 +44,6 @@ class Steps:
     def _end(self, started, result=''):
         line = f'done in {time.monotonic() - started:.0f} s' + (f': {result}' if result else '')
         print(('    ' if self.verbose else ' ') + line, flush=True)
-
-    def log(self, text):
-        with open(self.log_path, 'a', encoding='utf-8') as f:
-            f.write(text if text.endswith('\n') else text + '\n')
 
     def do(self, title, function, *args, result=None):
         """An in-process step: ``function(*args)``; ``result(value)`` gives the text after "done" (optional)."""
@@ -96,23 +93,10 @@ def shortened(iterations):
             f'logger:save_checkpoint_freq={iterations}', 'logger:print_freq=1']
 
 
-def last_metrics(output):
-    """``{metric: value}`` of the last validation BasicSR logged in ``output`` (``# psnr: 25.1234 ...``)."""
-    found = {}
-    for line in output.splitlines():
-        stripped = line.strip()
-        if stripped.startswith('# ') and ':' in stripped:
-            name, _, rest = stripped[2:].partition(':')
-            try:
-                found[name.strip()] = float(rest.split()[0])
-            except (ValueError, IndexError):
-                continue
-    return found
-
-
 def metrics_text(output):
     """``validation PSNR 25.12, SSIM 0.7012`` of the last validation in ``output`` ('' when none was logged)."""
-    found = last_metrics(output)
+    blocks = parse_validations(output.splitlines())
+    found = blocks[-1][2] if blocks else {}
     if not found:
         return ''
     return 'validation ' + ', '.join(f'{name.upper()} {value:.4g}' if name != 'psnr' else f'PSNR {value:.2f} dB'

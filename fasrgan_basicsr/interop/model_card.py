@@ -41,8 +41,8 @@ import torch
 import yaml
 
 from fasrgan_basicsr.utils.errors import UserError
-from fasrgan_basicsr.utils.files import atomic_write_bytes, regular_file_problem
-from fasrgan_basicsr.utils.option_file import MAX_BYTES, load_text
+from fasrgan_basicsr.utils.files import atomic_write_bytes
+from fasrgan_basicsr.utils.option_file import OptionFileError, load_text, read_option_text
 from fasrgan_basicsr.visualization.drawing import LINE, MARGIN, enlarge, put_text, text_width
 
 #: OpenModelDB architecture ids of the BasicSR archs an export writes (``data/architectures.json``)
@@ -77,14 +77,8 @@ def sha256_of(path):
 # ------------------------------------------------------------------------------------------------ the run
 def option_text(path):
     """``(the option file as the user wrote it, the command of BasicSR's header or None)`` of a copied option file
-    (a regular file of at most the option reader's size limit, else OSError)."""
-    problem = regular_file_problem(path)
-    if problem is None and osp.getsize(path) > MAX_BYTES:
-        problem = f'larger than {MAX_BYTES} bytes'
-    if problem:
-        raise OSError(problem)
-    with open(path, encoding='utf-8') as f:
-        text = f.read()
+    (read as every option file is: :func:`~fasrgan_basicsr.utils.option_file.read_option_text`)."""
+    text = read_option_text(path)
     match = HEADER.match(text)
     return (text[match.end():], match.group(1)) if match else (text, None)
 
@@ -155,7 +149,7 @@ class Run:
         try:
             self.text, self.command = option_text(option_path)
             self.options = load_text(self.text) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        except (OptionFileError, yaml.YAMLError) as err:
             raise UserError(f'{option_path}: the run\'s copy of its option file cannot be read for the model card '
                             f'({str(err).splitlines()[0] if str(err) else type(err).__name__}); --no_card exports '
                             f'without a card') from None
@@ -201,7 +195,7 @@ class Run:
 def _name_of(path):
     try:
         opt = load_text(option_text(path)[0])
-    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+    except (yaml.YAMLError, OptionFileError):
         return None
     return opt.get('name') if isinstance(opt, dict) else None
 

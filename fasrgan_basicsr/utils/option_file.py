@@ -122,11 +122,9 @@ def _describe_yaml_error(path, err):
     return f'{where}: {problem}' + (f' ({context})' if context and 'constructor' not in problem else '')
 
 
-def read_option_file(path):
-    """The option file at ``path`` as an ``OrderedDict``; raises :class:`OptionFileError` (one line) otherwise.
-
-    Only a regular file of at most :data:`MAX_BYTES` is read (a FIFO or a device would block or never end).
-    """
+def read_option_text(path):
+    """The text of the option file at ``path``; raises :class:`OptionFileError` (one line) unless it is a regular file
+    of at most :data:`MAX_BYTES` in UTF-8 (a FIFO or a device would block or never end)."""
     problem = regular_file_problem(path, 'YAML option file')
     if problem:
         raise OptionFileError(problem)
@@ -134,11 +132,19 @@ def read_option_file(path):
         raise OptionFileError(f'{path}: {osp.getsize(path)} bytes; an option file is at most {MAX_BYTES} bytes.')
     try:
         with open(path, encoding='utf-8') as f:
-            opt = load_text(f.read(MAX_BYTES + 1))
-    except yaml.YAMLError as err:
-        raise OptionFileError(_describe_yaml_error(path, err)) from None
+            return f.read(MAX_BYTES + 1)
     except UnicodeDecodeError as err:
         raise OptionFileError(f'{path}: not a text file (UTF-8 decoding failed at byte {err.start}).') from None
+
+
+def read_option_file(path):
+    """The option file at ``path`` (:func:`read_option_text`) as an ``OrderedDict``; raises :class:`OptionFileError`
+    (one line) otherwise."""
+    text = read_option_text(path)
+    try:
+        opt = load_text(text)
+    except yaml.YAMLError as err:
+        raise OptionFileError(_describe_yaml_error(path, err)) from None
     if not isinstance(opt, dict):
         found = 'an empty file' if opt is None else f'a {type(opt).__name__}'
         raise OptionFileError(f'{path}: expected a mapping of options (name:, model_type:, ...), found {found}.')
