@@ -6,7 +6,7 @@ The command is ``fasrgan-generate-bicubic-lr`` (:mod:`fasrgan_basicsr.cli.genera
 import functools
 from pathlib import Path
 
-import numpy as np
+from fasrgan_basicsr.utils.matlab_bicubic import matlab_bicubic_uint8
 
 from .common import (
     PrepError,
@@ -37,11 +37,7 @@ def too_small_for_bicubic(infos, scale):
 
 def bicubic_downscale(img, scale):
     """The 1/``scale`` MATLAB-bicubic downscaling of an 8-bit image, mod-cropped to a multiple of ``scale`` first."""
-    from basicsr.utils.matlab_functions import imresize
-
-    img = mod_crop(img, scale)
-    lr = imresize(img.astype(np.float64) / 255., 1 / scale)
-    return np.clip(np.round(lr * 255.), 0, 255).astype(np.uint8)
+    return matlab_bicubic_uint8(mod_crop(img, scale), 1 / scale)
 
 
 def lr_file_name(stem, filename_tmpl):

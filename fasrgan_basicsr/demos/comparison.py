@@ -11,7 +11,6 @@ a box filter's maximum): where the eye should look. What cannot be computed is s
 needs torchvision's AlexNet weights (``alexnet-owt-7be5be79.pth`` in ``$TORCH_HOME/hub/checkpoints``), which the
 demo never downloads; without them its cells read ``n/a`` and the summary says why.
 """
-import os
 from dataclasses import dataclass
 from os import path as osp
 
@@ -20,10 +19,10 @@ import numpy as np
 import torch
 from basicsr.metrics import calculate_psnr
 from basicsr.utils import img2tensor, tensor2img
-from basicsr.utils.matlab_functions import imresize
 
 from fasrgan_basicsr.metrics.lpips_metric import ALEXNET_FILE, calculate_lpips
 from fasrgan_basicsr.utils.image_files import write_image_file
+from fasrgan_basicsr.utils.matlab_bicubic import matlab_bicubic_uint8
 from fasrgan_basicsr.visualization.drawing import LINE, MARGIN, SMALL_SCALE, enlarge, put_text
 from fasrgan_basicsr.visualization.score_map import channel_mean, score_map_probabilities
 from fasrgan_basicsr.visualization.score_map_panel import COLUMN_GAP, color_bar, colorize
@@ -44,9 +43,8 @@ class Row:
 
 
 def alexnet_weights():
-    """The path of torchvision's AlexNet weights that LPIPS needs, or None when they are not on this machine."""
-    path = osp.join(torch.hub.get_dir(), 'checkpoints', ALEXNET_FILE)
-    return path if osp.isfile(path) else None
+    """Where torchvision's loader looks for the AlexNet weights that LPIPS needs (they may be absent)."""
+    return osp.join(torch.hub.get_dir(), 'checkpoints', ALEXNET_FILE)
 
 
 @torch.no_grad()
@@ -54,12 +52,6 @@ def super_resolve(net, lr):
     """``net`` (eval mode, CPU) on one BGR uint8 image → BGR uint8."""
     tensor = img2tensor(lr.astype(np.float32) / 255., bgr2rgb=True, float32=True).unsqueeze(0)
     return tensor2img(net(tensor).clamp(0, 1))
-
-
-def bicubic(lr, scale):
-    """MATLAB's bicubic ×``scale`` (BasicSR's ``imresize``, the kernel the LR was made with), BGR uint8."""
-    up = imresize(lr.astype(np.float64) / 255., scale)
-    return np.clip(np.round(up * 255.), 0, 255).astype(np.uint8)
 
 
 def score(rows, hr, lpips_ok):
@@ -132,20 +124,19 @@ def panel(rows, score_map, crop):
 def compare(lr, hr, l1_net, fasrgan_net, net_d, scale, out_png):
     """The comparison of the demo's validation pair (BGR uint8 ``lr``, ``hr``): writes ``out_png`` and returns
     ``(rows, lpips_note)``: the rows in panel order and, when LPIPS could not be computed, why (else None)."""
-    rows = [Row('LR (nearest)', enlarge(lr, scale)), Row('bicubic', bicubic(lr, scale)),
+    rows = [Row('LR (nearest)', enlarge(lr, scale)), Row('bicubic', matlab_bicubic_uint8(lr, scale)),
             Row('L1 stage', super_resolve(l1_net, lr)), Row('FASRGAN', super_resolve(fasrgan_net, lr)), Row('HR', hr)]
     for row in rows:
         if row.image.shape != hr.shape:
             raise ValueError(f'{row.name}: {row.image.shape} is not the HR shape {hr.shape}')
     weights = alexnet_weights()
-    note = None if weights else (f'LPIPS n/a: torchvision\'s AlexNet weights are not on this machine '
-                                 f'({osp.join(torch.hub.get_dir(), "checkpoints", ALEXNET_FILE)}); put them there to '
-                                 f'see it (the demo downloads nothing)')
-    score(rows, hr, lpips_ok=weights is not None)
+    present = osp.isfile(weights)
+    note = None if present else (f'LPIPS n/a: torchvision\'s AlexNet weights are not on this machine ({weights}); '
+                                 'put them there to see it (the demo downloads nothing)')
+    score(rows, hr, lpips_ok=present)
     sr = img2tensor(rows[3].image.astype(np.float32) / 255., bgr2rgb=True, float32=True).unsqueeze(0)
     score_map = channel_mean(score_map_probabilities(net_d, sr)[0])
     crop = pick_crop(rows[2].image, rows[3].image)
-    os.makedirs(osp.dirname(out_png) or '.', exist_ok=True)
     write_image_file(out_png, panel(rows, score_map, crop))
     return rows, note
 

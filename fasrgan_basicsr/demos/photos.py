@@ -9,9 +9,9 @@ import os
 from os import path as osp
 
 import cv2
-import numpy as np
-from basicsr.utils.matlab_functions import imresize
 from skimage import data as skdata
+
+from fasrgan_basicsr.utils.matlab_bicubic import matlab_bicubic_uint8
 
 PHOTOS = {
     'astronaut': skdata.astronaut,
@@ -49,8 +49,7 @@ def write_paired_folders(root, names, scale=4, downscale=1, crop=None):
             img = img[top:top + crop[0], left:left + crop[1]]
         h, w = img.shape[:2]
         hr = img[:h - h % scale, :w - w % scale]
-        lr = imresize(hr.astype(np.float64) / 255., 1 / scale)
-        lr = np.clip(np.round(lr * 255.), 0, 255).astype(np.uint8)
+        lr = matlab_bicubic_uint8(hr, 1 / scale)
         cv2.imwrite(osp.join(hr_dir, f'{name}.png'), cv2.cvtColor(hr, cv2.COLOR_RGB2BGR))
         cv2.imwrite(osp.join(lr_dir, f'{name}x{scale}.png'), cv2.cvtColor(lr, cv2.COLOR_RGB2BGR))
     return hr_dir, lr_dir
