@@ -458,3 +458,12 @@ def test_a_full_disk_while_inference_writes_is_one_line_naming_the_file(generato
                                                 f'limit), {err.split("limit), ")[1].split(" free")[0]} free there: No '
                                                 'space left on device'], err
     assert not (out.exists() and list(out.iterdir()))  # nothing half-written
+
+
+def test_an_export_example_that_is_not_a_regular_file_is_refused(generator_files, tmp_path):
+    fifo = tmp_path / 'example.png'
+    os.mkfifo(fifo)
+    status, err = cli(export.main, '-i', generator_files['good'], '-o', tmp_path / 'exported', '--example', fifo)
+    assert status == 2 and err.splitlines() == [
+        f'error: --example {fifo}: is a named pipe (FIFO), not a file to read as an image.'], err
+    assert not (tmp_path / 'exported').exists()

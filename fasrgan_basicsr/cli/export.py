@@ -132,8 +132,9 @@ def targets(args):
             raise UserError(f'{path}: is the input checkpoint; choose another -o or -n.')
         if osp.exists(path) and not args.overwrite:
             raise UserError(f'{path}: exists; pass --overwrite to replace it.')
-    if args.example is not None and not osp.isfile(args.example):
-        raise UserError(f'--example {args.example}: no such image file.')
+    problem = args.example is not None and regular_file_problem(args.example, 'file to read as an image')
+    if problem:  # missing, or a pipe or a device that would block or never end
+        raise UserError(f'--example {problem}')
     return planned
 
 
@@ -188,9 +189,6 @@ def read_example(path, scale):
         return None
     import cv2
     import numpy as np
-    problem = regular_file_problem(path, 'image file')
-    if problem:
-        raise UserError(f'--example {problem}')
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
         raise UserError(f'--example {path}: not a readable image (OpenCV cannot decode it).')
