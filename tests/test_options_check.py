@@ -1,4 +1,5 @@
 """check_options: each problem named with its key path; all reported at once."""
+import os
 from urllib.error import URLError
 
 import torch
@@ -168,3 +169,13 @@ def test_an_option_the_host_reads_but_the_step_ignores_is_refused(tiny_data):
     opt['train']['ldl_opt'] = {'type': 'L1Loss', 'loss_weight': 1.0}
     assert problems(opt) == ["train:ldl_opt: FASRGANModel does not use it (the LDL artifact loss of BasicSR's own "
                              'RealESRGANModel step); remove it.']
+
+
+def test_a_meta_info_file_naming_a_missing_partner_is_named(tiny_data, tmp_path):
+    meta = tmp_path / 'meta.txt'
+    names = sorted(os.listdir(tiny_data['train_gt']))
+    meta.write_text(f'{names[0]} (1,1,3)\n\nghost.png (1,1,3)\n')
+    opt = tiny_options(tiny_data)
+    opt['datasets']['train']['meta_info_file'] = str(meta)
+    expected = os.path.join(tiny_data['train_gt'], 'ghost.png')
+    assert problems(opt) == [f"datasets:train: {expected!r}, listed (as ghost.png) in {meta}, does not exist."]

@@ -72,9 +72,7 @@ def _pairs_problem(dataset):
 
     gt, lq, tmpl = dataset['dataroot_gt'], dataset['dataroot_lq'], dataset.get('filename_tmpl', '{}')
     if dataset.get('meta_info_file'):
-        with open(dataset['meta_info_file'], encoding='utf-8') as f:
-            names = [line.strip().split(' ')[0] for line in f if line.strip()]
-        for name in names:
+        for name in _listed(dataset['meta_info_file']):
             base, ext = osp.splitext(osp.basename(name))
             for folder, file in ((gt, name), (lq, f'{tmpl.format(base)}{ext}')):
                 if not osp.isfile(osp.join(folder, file)):
