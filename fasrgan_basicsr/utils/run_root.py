@@ -43,7 +43,8 @@ def enter_root(root=None, create=False):
     if not osp.isdir(folder):
         what = 'is a file' if osp.exists(folder) else 'does not exist'
         raise UserError(f'{option} {folder}: {what}; expected the folder relative paths resolve against.')
-    os.chdir(folder)
+    if folder != os.getcwd():  # already there: nothing to enter (and no search permission on it needed)
+        os.chdir(folder)
     return folder
 
 
